@@ -1,0 +1,4 @@
+"""Inventory service: the catalog (sku, name, price, available stock) and stock reservations.
+
+Lambdas: `reserve_stock` (action, all lines or none) and `release_stock` (its compensation).
+"""

@@ -1,0 +1,1 @@
+"""The only layer of the inventory service that talks to DynamoDB."""

@@ -1,0 +1,186 @@
+"""What each saga task receives and returns: the only thing services share.
+
+Money is always integer minor units plus an ISO 4217 currency code; never a float. Models are
+strict (no "2" for 2) and forbid unknown fields, so a drift between the state machine's
+`Parameters` and a handler fails loudly as invalid input instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_LINES_PER_ORDER = 25  # DynamoDB transactions hold 100 items; 25 keeps reserve well inside
+MAX_QUANTITY_PER_LINE = 1_000
+MAX_AMOUNT_MINOR_UNITS = 100_000_000  # 1,000,000.00 in a two-decimal currency
+
+OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")]
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@+-]+$")]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,63}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY_PER_LINE)]
+MinorUnits = Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR_UNITS)]
+PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,64}$")]
+FaultName = Annotated[str, StringConstraints(pattern=r"^(inventory|payment|order)\.[a-z_]+$")]
+Reason = Annotated[str, StringConstraints(max_length=1_000)]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Money(Contract):
+    amount: MinorUnits
+    currency: Currency
+
+
+class OrderLine(Contract):
+    sku: Sku
+    quantity: Quantity
+
+
+class PricedLine(OrderLine):
+    unit_price: MinorUnits
+    currency: Currency
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+def _require_unique_skus(lines: list[OrderLine] | list[PricedLine]) -> None:
+    skus = [line.sku for line in lines]
+    duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate sku(s) {', '.join(duplicates)}: send one line per sku")
+
+
+def total_of(lines: list[PricedLine]) -> Money:
+    currencies = {line.currency for line in lines}
+    if len(currencies) != 1:
+        raise ValueError(f"lines mix currencies {sorted(currencies)}")
+    return Money(amount=sum(line.line_total for line in lines), currency=currencies.pop())
+
+
+class SagaFailure(Contract):
+    """What a Catch puts in the state (`ResultPath: $.failure`): the error behind a rollback."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    Error: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    Cause: str | None = None
+
+
+class TaskInput(Contract):
+    """Fields every task receives. `fault` names one operation to fail (non-production only)."""
+
+    order_id: OrderId
+    fault: FaultName | None = None
+
+
+# --- order service ------------------------------------------------------------------------------
+
+
+class CreateOrderInput(TaskInput):
+    customer_id: CustomerId
+    items: Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES_PER_ORDER)]
+
+    @model_validator(mode="after")
+    def _unique_skus(self) -> Self:
+        _require_unique_skus(self.items)
+        return self
+
+
+class CreateOrderOutput(Contract):
+    order_id: OrderId
+    status: str
+
+
+class ConfirmOrderInput(TaskInput):
+    total: Money
+    charge_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class ConfirmOrderOutput(Contract):
+    order_id: OrderId
+    status: str
+    total: Money
+
+
+class CancelOrderInput(TaskInput):
+    failure: SagaFailure
+
+
+class CancelOrderOutput(Contract):
+    order_id: OrderId
+    status: str
+    reason_code: str
+    reason: Reason
+    cancelled_now: bool  # False when this call was a no-op (already cancelled, or a tombstone)
+
+
+# --- inventory service --------------------------------------------------------------------------
+
+
+class ReserveStockInput(TaskInput):
+    items: Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES_PER_ORDER)]
+
+    @model_validator(mode="after")
+    def _unique_skus(self) -> Self:
+        _require_unique_skus(self.items)
+        return self
+
+
+class ReserveStockOutput(Contract):
+    order_id: OrderId
+    lines: list[PricedLine]
+    total: Money
+
+
+class ReleaseStockInput(TaskInput):
+    pass
+
+
+class ReleaseStockOutput(Contract):
+    order_id: OrderId
+    status: str
+    released_now: bool  # False when nothing was held (already released, or a tombstone)
+
+
+# --- payment service ----------------------------------------------------------------------------
+
+
+class ChargePaymentInput(TaskInput):
+    customer_id: CustomerId
+    payment_token: PaymentToken
+    lines: Annotated[list[PricedLine], Field(min_length=1, max_length=MAX_LINES_PER_ORDER)]
+    amount: Money  # checked against `lines` by the payment logic (AmountMismatchError)
+
+    @model_validator(mode="after")
+    def _unique_skus(self) -> Self:
+        _require_unique_skus(self.lines)
+        return self
+
+
+class ChargePaymentOutput(Contract):
+    order_id: OrderId
+    status: str
+    charge_id: str
+    amount: Money
+
+
+class RefundPaymentInput(TaskInput):
+    pass
+
+
+class RefundPaymentOutput(Contract):
+    order_id: OrderId
+    status: str
+    refunded_now: bool  # False when there was nothing to refund (already refunded, or a tombstone)
+    refund_id: str | None = None
+
+
+def summarize(model: BaseModel) -> dict[str, Any]:
+    """The JSON a task returns to the state machine."""
+    return model.model_dump(mode="json")

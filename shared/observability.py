@@ -1,0 +1,30 @@
+"""One way to set up logging, tracing and metrics, used by every function.
+
+Powertools reads POWERTOOLS_SERVICE_NAME (set per function by its template) when these objects are
+built; that is the library's norm and the only environment read at import time besides PynamoDB's
+Meta. The tracer is off outside Lambda (no LAMBDA_TASK_ROOT), so tests need no X-Ray daemon.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+METRICS_NAMESPACE = "CheckoutSaga"
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE)
+
+
+class Phase(StrEnum):
+    ACTION = "action"
+    COMPENSATION = "compensation"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    BUSINESS_ERROR = "business_error"
+    TRANSIENT_ERROR = "transient_error"
+    INVALID_INPUT = "invalid_input"

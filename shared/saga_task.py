@@ -1,0 +1,124 @@
+"""The decorator that turns a logic call into a saga task Lambda.
+
+A handler module is then one line of wiring:
+
+    @saga_task(step="reserve_stock", phase=Phase.ACTION, input_model=ReserveStockInput,
+               settings=get_settings)
+    def lambda_handler(task: ReserveStockInput, settings: InventorySettings) -> ReserveStockOutput:
+        return reserve_stock(task, settings)
+
+It parses the event into the task's contract (bad payload -> InvalidInputError, nothing written),
+sets the log correlation id and trace annotations (`order_id`, `step`, `phase`, `outcome`), honours
+an injected fault outside production, emits one metric set per invocation (step, outcome), and lets errors propagate so
+Lambda reports the exception class name as `errorType` — the name the state machine matches.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts import TaskInput, summarize
+from shared.errors import (
+    CheckoutError,
+    ErrorKind,
+    InjectedFaultError,
+    InvalidInputError,
+    error_kind,
+)
+from shared.observability import METRICS_NAMESPACE, Outcome, Phase, logger, tracer
+from shared.settings import BaseSettings
+
+InputT = TypeVar("InputT", bound=TaskInput)
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+_OUTCOME_BY_KIND = {
+    ErrorKind.BUSINESS: Outcome.BUSINESS_ERROR,
+    ErrorKind.TRANSIENT: Outcome.TRANSIENT_ERROR,
+    ErrorKind.INVALID_INPUT: Outcome.INVALID_INPUT,
+}
+
+
+def parse_task(event: Any, model: type[InputT]) -> InputT:
+    """Validate a task payload; every problem is named in one InvalidInputError message."""
+    if not isinstance(event, dict):
+        raise InvalidInputError(f"{model.__name__}: payload must be a JSON object")
+    try:
+        return model.model_validate(event)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'payload'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise InvalidInputError(f"{model.__name__}: {problems}") from None
+
+
+def saga_task(
+    *,
+    step: str,
+    phase: Phase,
+    fault_name: str,
+    input_model: type[InputT],
+    settings: Callable[[], SettingsT],
+) -> Callable[[Callable[[InputT, SettingsT], BaseModel]], LambdaHandler]:
+    """Wrap `logic(task, settings) -> output model` as a Lambda entry point for one saga step."""
+
+    def decorate(logic: Callable[[InputT, SettingsT], BaseModel]) -> LambdaHandler:
+        @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)  # responses may hold tokens' echoes
+        @functools.wraps(logic)
+        def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            started = time.perf_counter()
+            order_id = event.get("order_id") if isinstance(event, dict) else None
+            tracer.put_annotation("order_id", str(order_id))
+            tracer.put_annotation("step", step)
+            tracer.put_annotation("phase", phase.value)
+            logger.append_keys(step=step, phase=phase.value)
+            try:
+                config = settings()
+                task = parse_task(event, input_model)
+                if task.fault == fault_name and config.fault_injection_enabled:
+                    raise InjectedFaultError(f"fault injected into {fault_name} for this checkout")
+                result = logic(task, config)
+            except Exception as error:
+                outcome = _OUTCOME_BY_KIND[error_kind(error)]
+                _record(step, outcome, started)
+                tracer.put_metadata("error", {"type": type(error).__name__, "message": str(error)})
+                log = logger.warning if isinstance(error, CheckoutError) else logger.exception
+                log("step failed", extra={"outcome": outcome.value, "error": type(error).__name__})
+                raise
+            _record(step, Outcome.OK, started)
+            logger.info("step done", extra={"outcome": Outcome.OK.value})
+            return summarize(result)
+
+        return lambda_handler  # type: ignore[no-any-return]  # powertools decorators are untyped
+
+    return decorate
+
+
+def _record(step: str, outcome: Outcome, started: float) -> None:
+    """Annotate the trace and emit one EMF metric set per invocation, keyed by step and outcome."""
+    tracer.put_annotation("outcome", outcome.value)
+    dimensions = {"step": step, "outcome": outcome.value}
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    # single_metric flushes at once and holds one metric name, so one block per metric.
+    for name, unit, value in (
+        ("StepCompleted", MetricUnit.Count, 1.0),
+        ("StepDuration", MetricUnit.Milliseconds, elapsed_ms),
+    ):
+        with single_metric(
+            name=name,
+            unit=unit,
+            value=value,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions=dimensions,
+        ):
+            pass
