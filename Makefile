@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test unit integration saga lint fmt clean
+.PHONY: help install test unit integration saga lint fmt diagram clean
 
 help:
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
+	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
 	@echo "make unit | integration | saga   run one test group"
 
 $(BIN)/python:
@@ -43,6 +44,9 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+diagram: $(STAMP)
+	$(BIN)/python -m orchestration.diagram
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -9,8 +9,9 @@ A handler module is then one line of wiring:
 
 It parses the event into the task's contract (bad payload -> InvalidInputError, nothing written),
 sets the log correlation id and trace annotations (`order_id`, `step`, `phase`, `outcome`), honours
-an injected fault outside production, emits one metric set per invocation (step, outcome), and lets errors propagate so
-Lambda reports the exception class name as `errorType` — the name the state machine matches.
+an injected fault outside production, emits one metric set per invocation (step, outcome), and
+lets errors propagate so Lambda reports the exception class name as `errorType` — the name the
+state machine matches.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""Test-wide environment. moto is imported before any handler so every boto3 client is intercepted."""
+"""Test-wide environment.
+
+moto is imported before any handler, so every boto3 client the code makes is intercepted.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 
-import moto  # noqa: F401  # must come before boto3 sessions are made by the code under test
+import moto  # must come before boto3 sessions are made by the code under test
 import pytest
 
 # Fake credentials and a fixed region: nothing here may ever reach a real AWS account.

@@ -29,7 +29,10 @@ def inventory(aws: None, monkeypatch: pytest.MonkeyPatch) -> InventorySettings:
 def add_product(inventory: InventorySettings) -> Callable[..., Product]:
     def add(sku: str, available: int, unit_price: int = 1_500, currency: str = "EUR") -> Product:
         product = Product(
-            sku=sku, name=f"Product {sku}", unit_price=unit_price, currency=currency,
+            sku=sku,
+            name=f"Product {sku}",
+            unit_price=unit_price,
+            currency=currency,
             available=available,
         )
         stock.put_product(product)

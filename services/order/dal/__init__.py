@@ -1,0 +1,1 @@
+"""The only layer of the order service that talks to DynamoDB."""

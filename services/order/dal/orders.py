@@ -1,0 +1,134 @@
+"""Reads and conditional writes of orders.
+
+Every write is conditional on the state the logic decided from, so two racing calls (a retried
+create and its cancel, say) can never both win: the database decides, not a read-then-write. A lost
+race surfaces as a dal-internal exception that tells the logic to re-read and decide again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
+
+from services.order.dal.records import LineAttribute, OrderRecord
+from services.order.models import Order, OrderStatus
+from shared.contracts import Money, OrderLine
+from shared.dynamodb import dynamodb_errors, get_or_none, is_condition_failure
+
+
+class OrderAlreadyRecordedError(Exception):
+    """An order (or tombstone) with this id exists already: re-read it and replay."""
+
+
+class OrderChangedError(Exception):
+    """The order is no longer PENDING (or does not exist): re-read and decide."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_order(record: OrderRecord) -> Order:
+    total = (
+        Money(amount=int(record.total_amount), currency=record.currency)
+        if record.total_amount is not None and record.currency is not None
+        else None
+    )
+    return Order(
+        order_id=record.order_id,
+        status=OrderStatus(record.status),
+        customer_id=record.customer_id,
+        items=[OrderLine(sku=line.sku, quantity=int(line.quantity)) for line in record.items],
+        total=total,
+        charge_id=record.charge_id,
+        reason_code=record.reason_code,
+        reason=record.reason,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def get_order(order_id: str) -> Order | None:
+    record = get_or_none(OrderRecord, order_id)
+    return _to_order(record) if record is not None else None
+
+
+def _put_new(record: OrderRecord, operation: str) -> None:
+    try:
+        with dynamodb_errors(operation):
+            record.save(condition=OrderRecord.order_id.does_not_exist())
+    except PutError as error:
+        if is_condition_failure(error):
+            raise OrderAlreadyRecordedError(record.order_id) from error
+        raise
+
+
+def create_order(order_id: str, customer_id: str, items: list[OrderLine]) -> None:
+    """Record a new PENDING order, unless an order or tombstone with this id exists."""
+    now = _now()
+    record = OrderRecord(
+        order_id=order_id,
+        status=OrderStatus.PENDING.value,
+        customer_id=customer_id,
+        items=[LineAttribute(sku=line.sku, quantity=line.quantity) for line in items],  # type: ignore[no-untyped-call]
+        created_at=now,
+        updated_at=now,
+    )
+    _put_new(record, "PutItem order")
+
+
+def create_tombstone(order_id: str, reason_code: str, reason: str) -> None:
+    """Record that this order was cancelled before it was ever created."""
+    now = _now()
+    record = OrderRecord(
+        order_id=order_id,
+        status=OrderStatus.CANCELLED.value,
+        reason_code=reason_code,
+        reason=reason,
+        created_at=now,
+        updated_at=now,
+    )
+    _put_new(record, "PutItem order tombstone")
+
+
+def _update_pending(order_id: str, operation: str, actions: list[Action]) -> None:
+    # The condition fails on a missing item too, so an update never creates a half order.
+    try:
+        with dynamodb_errors(operation):
+            OrderRecord(order_id).update(
+                actions=[*actions, OrderRecord.updated_at.set(_now())],
+                condition=OrderRecord.status == OrderStatus.PENDING.value,
+            )
+    except UpdateError as error:
+        if is_condition_failure(error):
+            raise OrderChangedError(order_id) from error
+        raise
+
+
+def confirm_order(order_id: str, total: Money, charge_id: str) -> None:
+    """Move a PENDING order to CONFIRMED, storing what was charged."""
+    _update_pending(
+        order_id,
+        "UpdateItem confirm order",
+        [
+            OrderRecord.status.set(OrderStatus.CONFIRMED.value),
+            OrderRecord.total_amount.set(total.amount),
+            OrderRecord.currency.set(total.currency),
+            OrderRecord.charge_id.set(charge_id),
+        ],
+    )
+
+
+def cancel_order(order_id: str, reason_code: str, reason: str) -> None:
+    """Move a PENDING order to CANCELLED, storing why."""
+    _update_pending(
+        order_id,
+        "UpdateItem cancel order",
+        [
+            OrderRecord.status.set(OrderStatus.CANCELLED.value),
+            OrderRecord.reason_code.set(reason_code),
+            OrderRecord.reason.set(reason),
+        ],
+    )

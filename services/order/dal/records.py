@@ -1,0 +1,47 @@
+"""Stored items of the order service, mapped explicitly to and from the domain models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+from shared.dynamodb import bind_models
+
+if TYPE_CHECKING:
+    from services.order.settings import OrderSettings
+
+
+class LineAttribute(MapAttribute[str, object]):
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+
+
+class OrderRecord(Model):
+    """One order; also the tombstone (CANCELLED, no customer) when a cancel came first."""
+
+    class Meta:
+        table_name = "unbound-orders"  # replaced by bind_tables at cold start
+
+    order_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)  # None on a tombstone
+    items = ListAttribute(of=LineAttribute, default=list)
+    total_amount = NumberAttribute(null=True)  # minor units, set by confirm
+    currency = UnicodeAttribute(null=True)
+    charge_id = UnicodeAttribute(null=True)
+    reason_code = UnicodeAttribute(null=True)  # set by cancel
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+def bind_tables(settings: OrderSettings) -> None:
+    bind_models({OrderRecord: settings.orders_table_name}, region=settings.aws_region)

@@ -1,0 +1,212 @@
+"""Static checks of the one ASL file: valid, routed as designed, and true to the code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from statelint.linter import Linter
+
+from orchestration.definition import (
+    REQUIRED_SUBSTITUTIONS,
+    DefinitionError,
+    load_definition,
+    placeholders,
+    render_definition,
+)
+from orchestration.diagram import (
+    DIAGRAM_PATH,
+    README_PATH,
+    readme_with_diagram,
+    render_document,
+)
+from shared.errors import BusinessRuleError, InvalidInputError, TransientError, all_error_names
+
+# Error names the platform itself produces (Step Functions and the Lambda integration).
+PLATFORM_ERRORS = {
+    "States.ALL",
+    "States.Timeout",
+    "States.TaskFailed",
+    "Sandbox.Timedout",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+# Forward steps, in order, and the compensation state of each (None: the pivot has none).
+STEPS = [
+    ("CreateOrder", "CancelOrder"),
+    ("ReserveStock", "ReleaseStock"),
+    ("ChargePayment", "RefundPayment"),
+    ("ConfirmOrder", None),
+]
+COMPENSATIONS = [compensation for _, compensation in STEPS if compensation]
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return load_definition()
+
+
+def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = definition["States"]
+    return states
+
+
+def _follow(definition: dict[str, Any], start: str) -> list[str]:
+    """The chain of states reached from `start` through `Next` alone (the no-error path)."""
+    chain: list[str] = []
+    current: str | None = start
+    states = _states(definition)
+    while current and current not in chain:
+        chain.append(current)
+        current = states[current].get("Next")
+    return chain
+
+
+def test_the_file_is_valid_asl_by_statelint(definition):
+    assert Linter.validate(definition) == []
+
+
+def test_jsonpath_only(definition):
+    assert definition["QueryLanguage"] == "JSONPath"
+    text = str(definition)
+    assert "{%" not in text, "JSONata expressions do not run on the local engine"
+    for state in _states(definition).values():
+        assert "Arguments" not in state
+        assert "Assign" not in state, "variables ($var) do not run on the local engine"
+
+
+def test_every_error_name_exists_in_code_or_platform(definition):
+    known = all_error_names() | PLATFORM_ERRORS
+    used = {
+        name
+        for state in _states(definition).values()
+        for rule in state.get("Retry", []) + state.get("Catch", [])
+        for name in rule["ErrorEquals"]
+    }
+    assert used - known == set()
+
+
+def test_actions_never_retry_business_or_invalid_input_errors(definition):
+    never_retried = {
+        cls.__name__ for cls in _subclasses(BusinessRuleError) | _subclasses(InvalidInputError)
+    }
+    for action, _ in STEPS:
+        retried = {
+            name for rule in _states(definition)[action]["Retry"] for name in rule["ErrorEquals"]
+        }
+        assert retried & never_retried == set(), action
+        assert "States.ALL" not in retried, f"{action} must not retry everything"
+        assert {cls.__name__ for cls in _subclasses(TransientError)} <= retried, action
+
+
+def test_every_action_failure_runs_every_compensation_done_so_far_newest_first(definition):
+    states = _states(definition)
+    for index, (action, _) in enumerate(STEPS):
+        compensating = states[action]["Catch"][0]
+        assert compensating["ResultPath"] == "$.failure", (
+            "the failure must not overwrite the payload"
+        )
+        rollback = [s for s in _follow(definition, compensating["Next"]) if s in COMPENSATIONS]
+        # The failed step is compensated too (it may have landed before a timeout), except the
+        # pivot, which has no compensation.
+        expected = [c for _, c in reversed(STEPS[: index + 1]) if c]
+        assert rollback == expected, action
+    for action, _ in STEPS[:-1]:
+        assert [c["ErrorEquals"] for c in states[action]["Catch"]] == [["States.ALL"]], action
+
+
+def test_the_pivot_compensates_only_errors_raised_before_it_writes(definition):
+    # confirm_order raises these before touching the order; anything else (a timeout, a Lambda
+    # fault) may come after the order was confirmed, and refunding a confirmed order is wrong.
+    confirm = _states(definition)["ConfirmOrder"]
+    compensating, unknown = confirm["Catch"]
+    assert set(compensating["ErrorEquals"]) == {
+        "InvalidInputError",
+        "InjectedFaultError",
+        "OrderNotPendingError",
+        "AlreadyCompensatedError",
+    }
+    assert unknown["ErrorEquals"] == ["States.ALL"]
+    chain = _follow(definition, unknown["Next"])
+    assert "ParkCheckout" in chain
+    assert not set(chain) & set(COMPENSATIONS)
+
+
+def test_forward_path_reaches_confirmation(definition):
+    path = _follow(definition, definition["StartAt"])
+    assert [s for s in path if s in dict(STEPS)] == [action for action, _ in STEPS]
+    assert path[-1] == "CheckoutConfirmed"
+
+
+def test_a_failing_compensation_parks_the_order_and_ends_failed(definition):
+    states = _states(definition)
+    for compensation in COMPENSATIONS:
+        state = states[compensation]
+        assert state["Retry"][0]["MaxAttempts"] > states["CreateOrder"]["Retry"][0]["MaxAttempts"]
+        assert set(state["Retry"][0]["ErrorEquals"]) == set(
+            states["CreateOrder"]["Retry"][0]["ErrorEquals"]
+        )
+        [catch] = state["Catch"]
+        chain = _follow(definition, catch["Next"])
+        assert "ParkCheckout" in chain, compensation
+        assert "CountParkedCheckout" in chain, compensation
+        assert states[chain[-1]]["Type"] == "Fail"
+
+
+def test_every_ending_publishes_exactly_one_event(definition):
+    states = _states(definition)
+    endings = [name for name, state in states.items() if state["Type"] in {"Succeed", "Fail"}]
+    assert sorted(endings) == ["CheckoutCancelled", "CheckoutConfirmed", "CheckoutFailed"]
+    for ending in endings:
+        publishers = [
+            name
+            for name, state in states.items()
+            if state.get("Next") == ending
+            and state.get("Resource", "").endswith("events:putEvents")
+        ]
+        assert publishers == [f"Publish{ending}"]
+        [entry] = states[f"Publish{ending}"]["Parameters"]["Entries"]
+        assert entry["DetailType"] == ending
+        assert entry["Detail"]["version"] == "1"
+        assert "order_id.$" in entry["Detail"]
+        assert "total.$" in entry["Detail"]
+
+
+def test_every_task_and_the_execution_have_timeouts(definition):
+    assert definition["TimeoutSeconds"] >= 900
+    for name, state in _states(definition).items():
+        if state["Type"] == "Task":
+            assert state.get("TimeoutSeconds"), name
+
+
+def test_placeholders_are_exactly_the_required_substitutions():
+    assert placeholders() == REQUIRED_SUBSTITUTIONS
+
+
+def test_rendering_refuses_missing_or_unknown_substitutions():
+    complete = {name: f"value-{name}" for name in REQUIRED_SUBSTITUTIONS}
+    assert "${" not in render_definition(complete)
+    with pytest.raises(DefinitionError, match="missing"):
+        render_definition({k: v for k, v in complete.items() if k != "Stage"})
+    with pytest.raises(DefinitionError, match="Bogus"):
+        render_definition({**complete, "Bogus": "x"})
+
+
+def test_committed_diagram_matches_the_definition(definition):
+    assert DIAGRAM_PATH.read_text(encoding="utf-8") == render_document(definition), (
+        "docs/saga-diagram.md is stale: run `make diagram`"
+    )
+    readme = README_PATH.read_text(encoding="utf-8")
+    assert readme == readme_with_diagram(readme, definition), (
+        "the diagram in README.md is stale: run `make diagram`"
+    )
+
+
+def _subclasses(cls: type) -> set[type]:
+    found: set[type] = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found

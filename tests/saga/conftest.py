@@ -1,0 +1,204 @@
+"""The saga rig: moto with Step Functions execution on, all three services' tables, the event bus,
+the parked-checkouts table, and the real state machine created from the one ASL file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import moto
+import pytest
+from moto.awslambda.models import LambdaBackend
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from orchestration.definition import render_definition
+from orchestration.parked_checkouts import (
+    ParkedCheckout,
+    ParkedCheckoutRecord,
+    bind_parked_table,
+    list_parked,
+)
+from tests.saga.harness import (
+    EVENT_BUS,
+    PARKED_TABLE,
+    REGION,
+    ExecutionResult,
+    LambdaDispatcher,
+    RetrySleepRecorder,
+    substitutions,
+    wait_for_execution,
+)
+from tests.support.tables import bind_service, table_items
+
+SERVICE_ENV = {
+    "PRODUCTS_TABLE_NAME": "saga-products",
+    "RESERVATIONS_TABLE_NAME": "saga-reservations",
+    "PAYMENTS_TABLE_NAME": "saga-payments",
+    "PAYMENT_PROVIDER": "simulated",
+    "ORDERS_TABLE_NAME": "saga-orders",
+}
+
+
+@dataclass
+class SagaRig:
+    sfn: Any
+    state_machine_arn: str
+    dispatcher: LambdaDispatcher
+    retry_sleeps: RetrySleepRecorder
+    _queue_url: str
+    _sqs: Any
+
+    def add_product(
+        self, sku: str, available: int, unit_price: int = 1_000, currency: str = "EUR"
+    ) -> None:
+        from services.inventory.dal import stock
+        from services.inventory.models import Product
+
+        stock.put_product(
+            Product(
+                sku=sku,
+                name=f"Product {sku}",
+                unit_price=unit_price,
+                currency=currency,
+                available=available,
+            )
+        )
+
+    def start(self, checkout: dict[str, Any], name: str | None = None) -> str:
+        response = self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=name or checkout["order_id"],
+            input=json.dumps(checkout),
+        )
+        arn: str = response["executionArn"]
+        return arn
+
+    def run(self, checkout: dict[str, Any], name: str | None = None) -> ExecutionResult:
+        return wait_for_execution(self.sfn, self.start(checkout, name))
+
+    # --- stored state of every service, read through their own models -------------------------
+
+    def available(self, sku: str) -> int:
+        from services.inventory.dal import stock
+
+        product = stock.get_product(sku)
+        assert product is not None
+        return product.available
+
+    def reservations(self) -> list[dict[str, Any]]:
+        from services.inventory.dal.records import ReservationRecord
+
+        return table_items(ReservationRecord)
+
+    def payments(self) -> list[dict[str, Any]]:
+        from services.payment.dal.records import PaymentRecord
+
+        return table_items(PaymentRecord)
+
+    def orders(self) -> list[dict[str, Any]]:
+        from services.order.dal.records import OrderRecord
+
+        return table_items(OrderRecord)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        [found] = [order for order in self.orders() if order["order_id"] == order_id]
+        return found
+
+    def provider_journal(self) -> list[Any]:
+        from services.payment.gateway import provider_for
+        from services.payment.settings import get_settings
+
+        journal: list[Any] = provider_for(get_settings()).journal  # type: ignore[attr-defined]
+        return journal
+
+    def parked(self) -> list[ParkedCheckout]:
+        return list_parked()
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event the bus delivered so far (detail-type and detail)."""
+        received: list[dict[str, Any]] = []
+        while True:
+            messages = self._sqs.receive_message(
+                QueueUrl=self._queue_url, MaxNumberOfMessages=10
+            ).get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                event = json.loads(message["Body"])
+                received.append({"detail-type": event["detail-type"], "detail": event["detail"]})
+                self._sqs.delete_message(
+                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+def _service_models() -> list[Any]:
+    from services.inventory.dal.records import ProductRecord, ReservationRecord
+    from services.order.dal.records import OrderRecord
+    from services.payment.dal.records import PaymentRecord
+
+    return [ProductRecord, ReservationRecord, PaymentRecord, OrderRecord]
+
+
+def _bind_all_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.inventory.settings import get_settings as inventory_settings
+    from services.order.settings import get_settings as order_settings
+    from services.payment.settings import get_settings as payment_settings
+
+    models = _service_models()
+    bind_service(monkeypatch, inventory_settings, SERVICE_ENV, models[:2])
+    bind_service(monkeypatch, payment_settings, SERVICE_ENV, models[2:3])
+    bind_service(monkeypatch, order_settings, SERVICE_ENV, models[3:])
+
+
+def _event_sink() -> tuple[Any, str]:
+    """A queue that receives every event the saga publishes on its bus."""
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    events.create_event_bus(Name=EVENT_BUS)
+    queue_url = sqs.create_queue(QueueName="saga-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(
+        Name="all-checkout-events",
+        EventBusName=EVENT_BUS,
+        EventPattern=json.dumps({"source": ["checkout.saga"]}),
+    )
+    events.put_targets(
+        Rule="all-checkout-events",
+        EventBusName=EVENT_BUS,
+        Targets=[{"Id": "sink", "Arn": queue_arn}],
+    )
+    return sqs, queue_url
+
+
+@pytest.fixture
+def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
+    dispatcher = LambdaDispatcher()
+    sleeps = RetrySleepRecorder()
+
+    def dispatch(
+        backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response: Any
+    ) -> bytes:
+        return dispatcher.invoke(function_name, body, response)
+
+    monkeypatch.setattr(LambdaBackend, "invoke", dispatch)
+    monkeypatch.setattr(retrier_decl, "time", sleeps.module)
+
+    with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        _bind_all_services(monkeypatch)
+        journal = SagaRig.provider_journal(None)  # type: ignore[arg-type]
+        journal.clear()
+        bind_parked_table(PARKED_TABLE, REGION)
+        ParkedCheckoutRecord.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        sqs, queue_url = _event_sink()
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = sfn.create_state_machine(
+            name="checkout-saga-test",
+            definition=render_definition(substitutions()),
+            roleArn="arn:aws:iam::123456789012:role/checkout-saga-test",
+        )["stateMachineArn"]
+        yield SagaRig(sfn, arn, dispatcher, sleeps, queue_url, sqs)
