@@ -1,0 +1,1 @@
+"""The only layer of the payment service that talks to DynamoDB."""

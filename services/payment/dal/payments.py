@@ -1,0 +1,161 @@
+"""Reads and conditional writes of payment records.
+
+Every write is conditional on the state the logic read, so two attempts (a retried charge, a refund
+racing a charge) can never both win: the database decides, not a read-then-write. A lost condition
+surfaces as one of the exceptions below, and the logic re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from services.payment.dal.records import PaymentRecord
+from services.payment.models import Payment, PaymentStatus
+from shared.contracts import Money
+from shared.dynamodb import dynamodb_errors, get_or_none, is_condition_failure
+
+
+class PaymentAlreadyRecordedError(Exception):
+    """A payment (or tombstone) for this order exists already: re-read it and decide."""
+
+
+class PaymentChangedError(Exception):
+    """The payment is no longer in the state the transition expected: re-read it and decide."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_payment(record: PaymentRecord) -> Payment:
+    amount = (
+        Money(amount=int(record.amount), currency=record.currency)
+        if record.amount is not None and record.currency is not None
+        else None
+    )
+    return Payment(
+        order_id=record.order_id,
+        status=PaymentStatus(record.status),
+        customer_id=record.customer_id,
+        amount=amount,
+        charge_id=record.charge_id,
+        refund_id=record.refund_id,
+        decline_reason=record.decline_reason,
+    )
+
+
+def get_payment(order_id: str) -> Payment | None:
+    record = get_or_none(PaymentRecord, order_id)
+    return _to_payment(record) if record is not None else None
+
+
+def _create(record: PaymentRecord, operation: str) -> None:
+    try:
+        with dynamodb_errors(f"PutItem {operation}"):
+            record.save(condition=PaymentRecord.order_id.does_not_exist())
+    except PutError as error:
+        if is_condition_failure(error):
+            raise PaymentAlreadyRecordedError(record.order_id) from error
+        raise
+
+
+def start_charge(order_id: str, customer_id: str, amount: Money) -> None:
+    """Record CHARGING before calling the provider, only if nothing exists for the order yet."""
+    now = _now()
+    record = PaymentRecord(
+        order_id=order_id,
+        status=PaymentStatus.CHARGING.value,
+        customer_id=customer_id,
+        amount=amount.amount,
+        currency=amount.currency,
+        created_at=now,
+        updated_at=now,
+    )
+    _create(record, "charging payment")
+
+
+def create_tombstone(order_id: str) -> None:
+    """Record that this order's payment was compensated before any charge was recorded."""
+    now = _now()
+    record = PaymentRecord(
+        order_id=order_id, status=PaymentStatus.VOIDED.value, created_at=now, updated_at=now
+    )
+    _create(record, "payment tombstone")
+
+
+def _transition(order_id: str, condition: Condition, actions: list[Action], operation: str) -> None:
+    try:
+        with dynamodb_errors(f"UpdateItem {operation}"):
+            # The condition also fails for a missing item, so an update never creates one.
+            PaymentRecord(order_id=order_id).update(
+                actions=[*actions, PaymentRecord.updated_at.set(_now())], condition=condition
+            )
+    except UpdateError as error:
+        if is_condition_failure(error):
+            raise PaymentChangedError(order_id) from error
+        raise
+
+
+def _status_is(status: PaymentStatus) -> Condition:
+    return PaymentRecord.status == status.value
+
+
+def mark_charged(order_id: str, charge_id: str) -> None:
+    """CHARGING -> CHARGED; fails if a refund voided the payment meanwhile."""
+    _transition(
+        order_id,
+        _status_is(PaymentStatus.CHARGING),
+        [
+            PaymentRecord.status.set(PaymentStatus.CHARGED.value),
+            PaymentRecord.charge_id.set(charge_id),
+        ],
+        "mark charged",
+    )
+
+
+def mark_declined(order_id: str, reason: str) -> None:
+    """CHARGING -> DECLINED, keeping the provider's reason for the replay and for operators."""
+    _transition(
+        order_id,
+        _status_is(PaymentStatus.CHARGING),
+        [
+            PaymentRecord.status.set(PaymentStatus.DECLINED.value),
+            PaymentRecord.decline_reason.set(reason),
+        ],
+        "mark declined",
+    )
+
+
+def mark_refunded(order_id: str, refund_id: str) -> None:
+    """CHARGED -> REFUNDED."""
+    _transition(
+        order_id,
+        _status_is(PaymentStatus.CHARGED),
+        [
+            PaymentRecord.status.set(PaymentStatus.REFUNDED.value),
+            PaymentRecord.refund_id.set(refund_id),
+        ],
+        "mark refunded",
+    )
+
+
+def mark_voided(order_id: str, expected: PaymentStatus, refund_id: str | None = None) -> None:
+    """CHARGING or DECLINED -> VOIDED; `refund_id` when money that did move was given back."""
+    actions: list[Action] = [PaymentRecord.status.set(PaymentStatus.VOIDED.value)]
+    if refund_id is not None:
+        actions.append(PaymentRecord.refund_id.set(refund_id))
+    _transition(order_id, _status_is(expected), actions, "mark voided")
+
+
+def record_late_refund(order_id: str, refund_id: str) -> None:
+    """Note on a VOIDED payment the refund of a charge that landed after the void."""
+    _transition(
+        order_id,
+        _status_is(PaymentStatus.VOIDED) & PaymentRecord.refund_id.does_not_exist(),
+        [PaymentRecord.refund_id.set(refund_id)],
+        "record late refund",
+    )

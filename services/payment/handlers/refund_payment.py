@@ -1,0 +1,18 @@
+"""Lambda: refund an order's charge (saga step 3, compensation)."""
+
+from services.payment.logic.refund_payment import refund_payment
+from services.payment.settings import PaymentSettings, get_settings
+from shared.contracts import RefundPaymentInput, RefundPaymentOutput
+from shared.observability import Phase
+from shared.saga_task import saga_task
+
+
+@saga_task(
+    step="refund_payment",
+    phase=Phase.COMPENSATION,
+    fault_name="payment.refund",
+    input_model=RefundPaymentInput,
+    settings=get_settings,
+)
+def lambda_handler(task: RefundPaymentInput, settings: PaymentSettings) -> RefundPaymentOutput:
+    return refund_payment(task, settings)

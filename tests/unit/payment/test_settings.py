@@ -1,0 +1,43 @@
+"""Payment settings: the provider must be named; nothing falls back to a default."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.payment.settings import PaymentSettings
+from shared.settings import ConfigurationError, load_settings
+
+ENV = {
+    "STAGE": "test",
+    "AWS_REGION": "us-east-1",
+    "PAYMENTS_TABLE_NAME": "payments",
+    "PAYMENT_PROVIDER": "simulated",
+}
+
+
+def test_loads_a_complete_environment():
+    settings = load_settings(PaymentSettings, ENV)
+
+    assert settings.payments_table_name == "payments"
+    assert settings.payment_provider == "simulated"
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        pytest.param(
+            {k: v for k, v in ENV.items() if k != "PAYMENT_PROVIDER"},
+            "PAYMENT_PROVIDER is not set",
+            id="missing-provider",
+        ),
+        pytest.param({**ENV, "PAYMENT_PROVIDER": "stripe"}, "PAYMENT_PROVIDER", id="unknown"),
+        pytest.param(
+            {k: v for k, v in ENV.items() if k != "PAYMENTS_TABLE_NAME"},
+            "PAYMENTS_TABLE_NAME is not set",
+            id="missing-table",
+        ),
+    ],
+)
+def test_a_bad_environment_fails_naming_the_variable(environ, problem):
+    with pytest.raises(ConfigurationError, match=problem):
+        load_settings(PaymentSettings, environ)
