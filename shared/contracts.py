@@ -57,10 +57,18 @@ def _require_unique_skus(lines: list[OrderLine] | list[PricedLine]) -> None:
 
 
 def total_of(lines: list[PricedLine]) -> Money:
+    """The lines' total; ValueError when there are none, they mix currencies, or it is too large."""
+    if not lines:
+        raise ValueError("no lines to total (no currencies)")
     currencies = {line.currency for line in lines}
     if len(currencies) != 1:
         raise ValueError(f"lines mix currencies {sorted(currencies)}")
-    return Money(amount=sum(line.line_total for line in lines), currency=currencies.pop())
+    amount = sum(line.line_total for line in lines)
+    if amount > MAX_AMOUNT_MINOR_UNITS:
+        raise ValueError(
+            f"order total {amount} exceeds the largest amount accepted ({MAX_AMOUNT_MINOR_UNITS})"
+        )
+    return Money(amount=amount, currency=currencies.pop())
 
 
 class SagaFailure(Contract):

@@ -13,7 +13,9 @@ from functools import cache
 from typing import TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from shared.errors import DependencyUnavailableError
@@ -31,6 +33,10 @@ TRANSIENT_ERROR_CODES = frozenset(
         "TransactionConflictException",
         "TransactionInProgressException",
     }
+)
+# Per-item reasons of a cancelled transaction use other names than the exceptions above.
+TRANSIENT_CANCELLATION_CODES = frozenset(
+    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
 )
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -68,7 +74,7 @@ def dynamodb_errors(operation: str) -> Iterator[None]:
     except PynamoDBException as error:
         code = error.cause_response_code
         codes = set(cancellation_codes(error))
-        if code in TRANSIENT_ERROR_CODES or codes & TRANSIENT_ERROR_CODES or code is None:
+        if code in TRANSIENT_ERROR_CODES or codes & TRANSIENT_CANCELLATION_CODES or code is None:
             raise DependencyUnavailableError(
                 f"DynamoDB {operation} failed ({code or type(error.cause).__name__}); retry"
             ) from error
@@ -89,3 +95,29 @@ def model_region(model: type[Model]) -> str:
     if region is None:
         raise RuntimeError(f"{model.__name__} is not bound to a table: call the settings loader")
     return region
+
+
+def save_if_new(record: Model, operation: str) -> bool:
+    """Put `record` only if no item has its key yet; False when one exists already."""
+    key = type(record)._hash_key_attribute()  # type: ignore[no-untyped-call]
+    try:
+        with dynamodb_errors(f"PutItem {operation}"):
+            record.save(condition=key.does_not_exist())
+    except PutError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def update_if(record: Model, condition: Condition, actions: list[Action], operation: str) -> bool:
+    """Apply `actions` only if `condition` holds; False when it does not (or the item is missing,
+    since a condition on an attribute of a missing item fails: an update never creates an item)."""
+    try:
+        with dynamodb_errors(f"UpdateItem {operation}"):
+            record.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True

@@ -13,7 +13,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-PRODUCTION_STAGES = frozenset({"prod", "production"})
+# Any stage whose name starts with "prod" (prod, production, prod-eu, ...) is production: when in
+# doubt, a stage is treated as production and never honours injected faults.
+PRODUCTION_STAGE_PREFIX = "prod"
 
 
 class ConfigurationError(RuntimeError):
@@ -37,7 +39,7 @@ class BaseSettings(BaseModel):
 
     @property
     def is_production(self) -> bool:
-        return self.stage.lower() in PRODUCTION_STAGES
+        return self.stage.lower().startswith(PRODUCTION_STAGE_PREFIX)
 
     @property
     def fault_injection_enabled(self) -> bool:

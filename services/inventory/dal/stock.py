@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from services.inventory.dal.records import ProductRecord, ReservationRecord, ReservedLineAttribute
@@ -18,8 +18,8 @@ from shared.dynamodb import (
     cancellation_codes,
     dynamodb_errors,
     get_or_none,
-    is_condition_failure,
     model_region,
+    save_if_new,
     transaction_connection,
 )
 
@@ -174,10 +174,5 @@ def release_reservation(reservation: Reservation) -> None:
 def create_tombstone(order_id: str) -> None:
     """Record that this order's reservation was released before it was ever made."""
     record = _reservation_record(order_id, ReservationStatus.RELEASED, [], None)
-    try:
-        with dynamodb_errors("PutItem tombstone"):
-            record.save(condition=ReservationRecord.order_id.does_not_exist())
-    except PutError as error:
-        if is_condition_failure(error):
-            raise ReservationAlreadyRecordedError(order_id) from error
-        raise
+    if not save_if_new(record, "reservation tombstone"):
+        raise ReservationAlreadyRecordedError(order_id)

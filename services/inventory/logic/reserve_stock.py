@@ -52,7 +52,7 @@ def _price_and_check(task: ReserveStockInput) -> list[PricedLine]:
     ]
     if short:
         raise OutOfStockError(f"not enough stock for {', '.join(short)}")
-    return [
+    lines = [
         PricedLine(
             sku=line.sku,
             quantity=line.quantity,
@@ -61,6 +61,11 @@ def _price_and_check(task: ReserveStockInput) -> list[PricedLine]:
         )
         for line in task.items
     ]
+    try:
+        total_of(lines)
+    except ValueError as error:  # e.g. a total beyond what any charge may be
+        raise InvalidInputError(str(error)) from None
+    return lines
 
 
 def _replay(existing: Reservation, task: ReserveStockInput) -> ReserveStockOutput:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from services.order.dal.records import LineAttribute, OrderRecord
 from services.order.models import Order, OrderStatus
 from shared.contracts import Money, OrderLine
-from shared.dynamodb import dynamodb_errors, get_or_none, is_condition_failure
+from shared.dynamodb import get_or_none, save_if_new, update_if
 
 
 class OrderAlreadyRecordedError(Exception):
@@ -56,13 +55,8 @@ def get_order(order_id: str) -> Order | None:
 
 
 def _put_new(record: OrderRecord, operation: str) -> None:
-    try:
-        with dynamodb_errors(operation):
-            record.save(condition=OrderRecord.order_id.does_not_exist())
-    except PutError as error:
-        if is_condition_failure(error):
-            raise OrderAlreadyRecordedError(record.order_id) from error
-        raise
+    if not save_if_new(record, operation):
+        raise OrderAlreadyRecordedError(record.order_id)
 
 
 def create_order(order_id: str, customer_id: str, items: list[OrderLine]) -> None:
@@ -76,7 +70,7 @@ def create_order(order_id: str, customer_id: str, items: list[OrderLine]) -> Non
         created_at=now,
         updated_at=now,
     )
-    _put_new(record, "PutItem order")
+    _put_new(record, "order")
 
 
 def create_tombstone(order_id: str, reason_code: str, reason: str) -> None:
@@ -90,28 +84,25 @@ def create_tombstone(order_id: str, reason_code: str, reason: str) -> None:
         created_at=now,
         updated_at=now,
     )
-    _put_new(record, "PutItem order tombstone")
+    _put_new(record, "order tombstone")
 
 
 def _update_pending(order_id: str, operation: str, actions: list[Action]) -> None:
     # The condition fails on a missing item too, so an update never creates a half order.
-    try:
-        with dynamodb_errors(operation):
-            OrderRecord(order_id).update(
-                actions=[*actions, OrderRecord.updated_at.set(_now())],
-                condition=OrderRecord.status == OrderStatus.PENDING.value,
-            )
-    except UpdateError as error:
-        if is_condition_failure(error):
-            raise OrderChangedError(order_id) from error
-        raise
+    if not update_if(
+        OrderRecord(order_id),
+        OrderRecord.status == OrderStatus.PENDING.value,
+        [*actions, OrderRecord.updated_at.set(_now())],
+        operation,
+    ):
+        raise OrderChangedError(order_id)
 
 
 def confirm_order(order_id: str, total: Money, charge_id: str) -> None:
     """Move a PENDING order to CONFIRMED, storing what was charged."""
     _update_pending(
         order_id,
-        "UpdateItem confirm order",
+        "confirm order",
         [
             OrderRecord.status.set(OrderStatus.CONFIRMED.value),
             OrderRecord.total_amount.set(total.amount),
@@ -125,7 +116,7 @@ def cancel_order(order_id: str, reason_code: str, reason: str) -> None:
     """Move a PENDING order to CANCELLED, storing why."""
     _update_pending(
         order_id,
-        "UpdateItem cancel order",
+        "cancel order",
         [
             OrderRecord.status.set(OrderStatus.CANCELLED.value),
             OrderRecord.reason_code.set(reason_code),

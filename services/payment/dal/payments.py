@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from services.payment.dal.records import PaymentRecord
 from services.payment.models import Payment, PaymentStatus
 from shared.contracts import Money
-from shared.dynamodb import dynamodb_errors, get_or_none, is_condition_failure
+from shared.dynamodb import get_or_none, save_if_new, update_if
 
 
 class PaymentAlreadyRecordedError(Exception):
@@ -54,13 +53,8 @@ def get_payment(order_id: str) -> Payment | None:
 
 
 def _create(record: PaymentRecord, operation: str) -> None:
-    try:
-        with dynamodb_errors(f"PutItem {operation}"):
-            record.save(condition=PaymentRecord.order_id.does_not_exist())
-    except PutError as error:
-        if is_condition_failure(error):
-            raise PaymentAlreadyRecordedError(record.order_id) from error
-        raise
+    if not save_if_new(record, operation):
+        raise PaymentAlreadyRecordedError(record.order_id)
 
 
 def start_charge(order_id: str, customer_id: str, amount: Money) -> None:
@@ -88,16 +82,11 @@ def create_tombstone(order_id: str) -> None:
 
 
 def _transition(order_id: str, condition: Condition, actions: list[Action], operation: str) -> None:
-    try:
-        with dynamodb_errors(f"UpdateItem {operation}"):
-            # The condition also fails for a missing item, so an update never creates one.
-            PaymentRecord(order_id=order_id).update(
-                actions=[*actions, PaymentRecord.updated_at.set(_now())], condition=condition
-            )
-    except UpdateError as error:
-        if is_condition_failure(error):
-            raise PaymentChangedError(order_id) from error
-        raise
+    record = PaymentRecord(order_id=order_id)
+    if not update_if(
+        record, condition, [*actions, PaymentRecord.updated_at.set(_now())], operation
+    ):
+        raise PaymentChangedError(order_id)
 
 
 def _status_is(status: PaymentStatus) -> Condition:

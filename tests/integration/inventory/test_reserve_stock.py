@@ -178,3 +178,14 @@ def test_injected_fault_is_ignored_in_production(add_product, monkeypatch):
     invoke(reserve_stock.lambda_handler, event)
 
     assert available("SKU-A") == 4
+
+
+def test_a_total_beyond_the_money_limit_is_invalid_input_and_writes_nothing(add_product):
+    # Given lines that are each within limits but whose total is not
+    add_product("SKU-A", available=1_000, unit_price=200_000)
+
+    with pytest.raises(InvalidInputError, match="exceeds"):
+        invoke(reserve_stock.lambda_handler, reserve_event([{"sku": "SKU-A", "quantity": 600}]))
+
+    assert available("SKU-A") == 1_000
+    assert table_items(ReservationRecord) == []
