@@ -3,15 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS_VENV := .venv-deploy
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
-.PHONY: help install test unit integration saga lint fmt diagram clean
+PROJECT ?= checkout
+STAGE ?= dev
+UNITS := inventory payment order orchestration
+SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
+
+.PHONY: help install tools test unit integration saga infrastructure lint fmt diagram \
+	validate build deploy deploy-all destroy clean
 
 help:
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
-	@echo "make unit | integration | saga   run one test group"
+	@echo "make unit | integration | saga | infrastructure   run one test group"
+	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
+	@echo "make deploy SERVICE=<inventory|payment|order|orchestration> STAGE=<name>"
+	@echo "make deploy-all STAGE=<name>   every unit, in dependency order"
+	@echo "make destroy SERVICE=<unit> STAGE=<name>   delete one unit's stack (tables are retained)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +35,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+$(TOOLS_VENV)/bin/python:
+	$(PYTHON) -m venv $(TOOLS_VENV)
+
+$(TOOLS_STAMP): deploy/requirements-tools.txt | $(TOOLS_VENV)/bin/python
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r deploy/requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
 install: $(STAMP)
 
-test: $(STAMP)
+tools: $(TOOLS_STAMP)
+
+test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
@@ -36,10 +59,13 @@ integration: $(STAMP)
 saga: $(STAMP)
 	$(BIN)/python -m pytest tests/saga
 
+infrastructure: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/python -m pytest tests/infrastructure
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services orchestration tests
+	$(BIN)/mypy shared services orchestration deploy tests
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -48,5 +74,34 @@ fmt: $(STAMP)
 diagram: $(STAMP)
 	$(BIN)/python -m orchestration.diagram
 
+# --- AWS (needs credentials; nothing below runs in the tests) -----------------------------------
+validate: $(TOOLS_STAMP)
+	@for unit in $(UNITS); do \
+		$(TOOLS_VENV)/bin/cfn-lint deploy/$$unit/template.yaml || exit 1; \
+		$(SAM) validate --lint -t deploy/$$unit/template.yaml --region us-east-1 || exit 1; \
+	done
+
+build: $(TOOLS_STAMP)
+	@test -n "$(SERVICE)" || { echo "usage: make build SERVICE=<$(UNITS)>"; exit 2; }
+	$(SAM) build -t deploy/$(SERVICE)/template.yaml --build-dir .aws-sam/build/$(SERVICE) \
+		--config-file $(CURDIR)/deploy/samconfig.toml --config-env $(SAM_CONFIG_ENV)
+
+deploy: build
+	$(SAM) deploy -t .aws-sam/build/$(SERVICE)/template.yaml \
+		--config-file $(CURDIR)/deploy/samconfig.toml --config-env $(SAM_CONFIG_ENV) \
+		--stack-name $(PROJECT)-$(STAGE)-$(SERVICE) \
+		--parameter-overrides Project=$(PROJECT) Stage=$(STAGE)
+
+deploy-all:
+	@for unit in $(UNITS); do $(MAKE) --no-print-directory deploy SERVICE=$$unit || exit 1; done
+
+destroy: $(TOOLS_STAMP)
+	@test -n "$(SERVICE)" || { echo "usage: make destroy SERVICE=<$(UNITS)> STAGE=<name>"; exit 2; }
+	$(SAM) delete --stack-name $(PROJECT)-$(STAGE)-$(SERVICE) \
+		--config-file $(CURDIR)/deploy/samconfig.toml --config-env $(SAM_CONFIG_ENV) --no-prompts
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+
+# --- targets `sam build` calls; see deploy/sam-targets.mk ---------------------------------------
+include deploy/sam-targets.mk

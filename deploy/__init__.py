@@ -1,0 +1,1 @@
+"""Deployment: one SAM template per deployable unit, the bundler their builds call, stage config."""

@@ -1,0 +1,249 @@
+"""The templates agree with the code: tables, environment, handlers, permissions, wiring."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import subprocess
+from typing import Any
+
+import pytest
+from pynamodb.models import Model
+
+from deploy.templates import DEPLOY_DIR, UNITS, functions, load_template
+from orchestration.definition import DEFINITION_PATH, placeholders
+from orchestration.parked_checkouts import ParkedCheckoutRecord
+from services.inventory.dal.records import ProductRecord, ReservationRecord
+from services.order.dal.records import OrderRecord
+from services.payment.dal.records import PaymentRecord
+from shared.settings import BaseSettings, env_var_name
+
+ROOT = DEPLOY_DIR.parent
+SERVICE_UNITS = ("inventory", "payment", "order")
+TABLE_MODELS: dict[tuple[str, str], type[Model]] = {
+    ("inventory", "ProductsTable"): ProductRecord,
+    ("inventory", "ReservationsTable"): ReservationRecord,
+    ("payment", "PaymentsTable"): PaymentRecord,
+    ("order", "OrdersTable"): OrderRecord,
+    ("orchestration", "ParkedCheckoutsTable"): ParkedCheckoutRecord,
+}
+# What each function's code does to its tables (PynamoDB calls, incl. inside transactions).
+ALLOWED_ACTIONS = {
+    "ReserveStockFunction": {
+        "ProductsTable": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "ReservationsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+    },
+    "ReleaseStockFunction": {
+        "ProductsTable": {"dynamodb:UpdateItem"},
+        "ReservationsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    },
+    "ChargePaymentFunction": {
+        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    },
+    "RefundPaymentFunction": {
+        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    },
+    "CreateOrderFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem"}},
+    "ConfirmOrderFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    "CancelOrderFunction": {
+        "OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    },
+}
+# Set by the Lambda runtime itself, not by templates.
+RUNTIME_VARIABLES = {"AWS_REGION"}
+SSM_REFERENCE = re.compile(r"\{\{resolve:ssm:(/\$\{Project\}/\$\{Stage\}/[^}]+)\}\}")
+
+
+def all_functions() -> list[Any]:
+    return [spec for unit in UNITS for spec in functions(unit)]
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def settings_model(handler_module: str) -> type[BaseSettings]:
+    service_package = handler_module.rsplit(".handlers.", 1)[0]
+    module = importlib.import_module(f"{service_package}.settings")
+    [model] = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, BaseSettings)
+        and obj is not BaseSettings
+        and obj.__module__ == module.__name__
+    ]
+    return model
+
+
+@pytest.mark.parametrize(("unit", "logical_id"), list(TABLE_MODELS))
+def test_table_key_schema_matches_the_pynamodb_model(unit, logical_id):
+    table = load_template(unit)["Resources"][logical_id]["Properties"]
+    model = TABLE_MODELS[(unit, logical_id)]
+    hash_key = model._hash_key_attribute()  # type: ignore[no-untyped-call]
+    range_key = model._range_key_attribute()  # type: ignore[no-untyped-call]
+    expected = [{"AttributeName": hash_key.attr_name, "KeyType": "HASH"}]
+    if range_key is not None:
+        expected.append({"AttributeName": range_key.attr_name, "KeyType": "RANGE"})
+    assert table["KeySchema"] == expected
+    types = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
+    assert types == {attr.attr_name: attr.attr_type for attr in filter(None, [hash_key, range_key])}
+
+
+def test_every_table_in_the_templates_has_a_model():
+    tables = {
+        (unit, logical_id)
+        for unit in UNITS
+        for logical_id in resources_of_type(load_template(unit), "AWS::DynamoDB::Table")
+    }
+    assert tables == set(TABLE_MODELS)
+
+
+@pytest.mark.parametrize("spec", all_functions(), ids=lambda s: s.logical_id)
+def test_handler_exists_and_imports(spec):
+    module = importlib.import_module(spec.handler_module)
+    assert callable(module.lambda_handler)
+    assert spec.properties["Handler"] == f"{spec.handler_module}.lambda_handler"
+
+
+@pytest.mark.parametrize("spec", all_functions(), ids=lambda s: s.logical_id)
+def test_every_setting_the_function_requires_is_set_by_its_template(spec):
+    model = settings_model(spec.handler_module)
+    required = {
+        env_var_name(name) for name, field in model.model_fields.items() if field.is_required()
+    }
+    missing = required - RUNTIME_VARIABLES - set(spec.environment)
+    assert missing == set(), f"{spec.logical_id} lacks {sorted(missing)}"
+    assert spec.environment["POWERTOOLS_SERVICE_NAME"] == spec.unit
+    tables = resources_of_type(load_template(spec.unit), "AWS::DynamoDB::Table")
+    for name, value in spec.environment.items():
+        if name.endswith("_TABLE_NAME"):
+            assert value in [{"Ref": logical_id} for logical_id in tables], name
+
+
+@pytest.mark.parametrize("spec", all_functions(), ids=lambda s: s.logical_id)
+def test_functions_follow_the_platform_conventions(spec):
+    props = spec.properties
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Tracing"] == "Active"
+    assert props["Timeout"] < min(_task_timeouts()), "Lambda's timeout must fire before the task's"
+    template = load_template(spec.unit)
+    log_group = template["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    function_name = props["FunctionName"]["Fn::Sub"]
+    assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{function_name}"}
+    assert template["Resources"][spec.logical_id]["Metadata"] == {"BuildMethod": "makefile"}
+    # `sam build` calls `make build-<LogicalId>`: the target must exist.
+    dry_run = subprocess.run(
+        ["make", "-n", f"build-{spec.logical_id}", "ARTIFACTS_DIR=/tmp/x"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert f"--service {spec.unit}" in dry_run.stdout
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_every_template_takes_a_stage(unit):
+    assert "Stage" in load_template(unit)["Parameters"]
+
+
+@pytest.mark.parametrize("spec", all_functions(), ids=lambda s: s.logical_id)
+def test_functions_touch_only_their_own_tables_with_only_the_actions_they_use(spec):
+    template = load_template(spec.unit)
+    own_tables = resources_of_type(template, "AWS::DynamoDB::Table")
+    granted: dict[str, set[str]] = {}
+    for policy in spec.properties["Policies"]:
+        assert set(policy) == {"Statement"}, "only inline statements: no broad policy templates"
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            resource = statement["Resource"]
+            assert isinstance(resource, dict), f"{spec.logical_id}: resource must be one table"
+            table, attribute = resource["Fn::GetAtt"]
+            assert table in own_tables
+            assert attribute == "Arn"
+            granted.setdefault(table, set()).update(statement["Action"])
+    assert granted == ALLOWED_ACTIONS[spec.logical_id]
+
+
+def _state_machine() -> dict[str, Any]:
+    [machine] = resources_of_type(
+        load_template("orchestration"), "AWS::Serverless::StateMachine"
+    ).values()
+    properties: dict[str, Any] = machine["Properties"]
+    return properties
+
+
+def _task_timeouts() -> list[int]:
+    from orchestration.definition import load_definition
+
+    states = load_definition()["States"].values()
+    return [state["TimeoutSeconds"] for state in states if state["Type"] == "Task"]
+
+
+def _published_parameters() -> set[str]:
+    names = set()
+    for unit in SERVICE_UNITS:
+        for parameter in resources_of_type(load_template(unit), "AWS::SSM::Parameter").values():
+            names.add(parameter["Properties"]["Name"]["Fn::Sub"])
+    return names
+
+
+def test_the_state_machine_is_the_one_asl_file_with_every_placeholder_substituted():
+    machine = _state_machine()
+    definition = (DEPLOY_DIR / "orchestration" / machine["DefinitionUri"]).resolve()
+    assert definition == DEFINITION_PATH
+    assert set(machine["DefinitionSubstitutions"]) == placeholders()
+    assert machine["Tracing"] == {"Enabled": True}
+    assert machine["Type"] == "STANDARD"
+
+
+def test_function_arns_come_from_the_services_ssm_parameters_not_exports():
+    machine = _state_machine()
+    published = _published_parameters()
+    for name, value in machine["DefinitionSubstitutions"].items():
+        if not name.endswith("FunctionArn"):
+            continue
+        [path] = SSM_REFERENCE.findall(value["Fn::Sub"])
+        assert path in published, f"{name}: no service template publishes {path}"
+    assert "Fn::ImportValue" not in str(load_template("orchestration"))
+
+
+def test_the_state_machine_may_invoke_only_the_saga_functions():
+    machine = _state_machine()
+    statements = [s for policy in machine["Policies"] for s in policy["Statement"]]
+    invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
+    assert len(invoke) == 1
+    assert invoke[0]["Action"] == ["lambda:InvokeFunction"]
+    substituted = [
+        v for k, v in machine["DefinitionSubstitutions"].items() if k.endswith("FunctionArn")
+    ]
+    assert sorted(map(str, invoke[0]["Resource"])) == sorted(map(str, substituted))
+    for statement in statements:
+        if statement["Resource"] == "*":
+            # only the APIs without resource-level permissions, and metrics scoped by namespace
+            assert set(statement["Action"]) <= {
+                "cloudwatch:PutMetricData",
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            }
+
+
+def test_alarms_watch_parked_checkouts_and_failed_executions():
+    alarms = resources_of_type(load_template("orchestration"), "AWS::CloudWatch::Alarm")
+    watched = {
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()
+    }
+    assert ("CheckoutSaga", "CheckoutsParked") in watched
+    assert ("AWS/States", "ExecutionsFailed") in watched
+    definition_text = DEFINITION_PATH.read_text(encoding="utf-8")
+    assert '"MetricName": "CheckoutsParked"' in definition_text
+    assert '"Namespace": "CheckoutSaga"' in definition_text
