@@ -12,15 +12,17 @@ STAGE ?= dev
 UNITS := inventory payment order orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools test unit integration saga infrastructure lint fmt diagram \
+.PHONY: help install tools run demo test unit integration saga infrastructure e2e lint fmt diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
+	@echo "make run          set up if needed and serve the whole suite locally on 127.0.0.1:3000"
+	@echo "make demo         run four checkout scenarios against the running local cloud"
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
-	@echo "make unit | integration | saga | infrastructure   run one test group"
+	@echo "make unit | integration | saga | infrastructure | e2e   run one test group"
 	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
 	@echo "make deploy SERVICE=<inventory|payment|order|orchestration> STAGE=<name>"
 	@echo "make deploy-all STAGE=<name>   every unit, in dependency order"
@@ -47,11 +49,20 @@ install: $(STAMP)
 
 tools: $(TOOLS_STAMP)
 
+run: $(STAMP)
+	$(BIN)/python -m deploy.local
+
+demo: $(STAMP)
+	$(BIN)/checkout demo
+
 test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration

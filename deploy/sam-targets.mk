@@ -3,10 +3,10 @@
 # function bundle is assembled from the sources here: its own service plus shared/, nothing else.
 BUNDLE := python3 -m deploy.bundle
 
-inventory_functions := ReserveStockFunction ReleaseStockFunction
+inventory_functions := ReserveStockFunction ReleaseStockFunction GetProductsFunction
 payment_functions := ChargePaymentFunction RefundPaymentFunction
 order_functions := CreateOrderFunction ConfirmOrderFunction CancelOrderFunction
-orchestration_functions :=
+orchestration_functions := CheckoutApiFunction
 
 $(addprefix build-,$(inventory_functions)):
 	$(BUNDLE) code --service inventory --out "$(ARTIFACTS_DIR)"
@@ -16,6 +16,9 @@ $(addprefix build-,$(payment_functions)):
 
 $(addprefix build-,$(order_functions)):
 	$(BUNDLE) code --service order --out "$(ARTIFACTS_DIR)"
+
+$(addprefix build-,$(orchestration_functions)):
+	$(BUNDLE) code --service orchestration --out "$(ARTIFACTS_DIR)"
 
 build-DependenciesLayer:
 	$(BUNDLE) layer --out "$(ARTIFACTS_DIR)"

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 MAX_LINES_PER_ORDER = 25  # DynamoDB transactions hold 100 items; 25 keeps reserve well inside
 MAX_QUANTITY_PER_LINE = 1_000
 MAX_AMOUNT_MINOR_UNITS = 100_000_000  # 1,000,000.00 in a two-decimal currency
+MAX_SKUS_PER_LOOKUP = 100  # what one BatchGetItem reads
 
 OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@+-]+$")]
@@ -24,6 +25,7 @@ MinorUnits = Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR_UNITS)]
 PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,64}$")]
 FaultName = Annotated[str, StringConstraints(pattern=r"^(inventory|payment|order)\.[a-z_]+$")]
 Reason = Annotated[str, StringConstraints(max_length=1_000)]
+ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Contract(BaseModel):
@@ -50,10 +52,13 @@ class PricedLine(OrderLine):
 
 
 def _require_unique_skus(lines: list[OrderLine] | list[PricedLine]) -> None:
-    skus = [line.sku for line in lines]
+    _refuse_duplicate_skus([line.sku for line in lines], "send one line per sku")
+
+
+def _refuse_duplicate_skus(skus: list[str], advice: str) -> None:
     duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
     if duplicates:
-        raise ValueError(f"duplicate sku(s) {', '.join(duplicates)}: send one line per sku")
+        raise ValueError(f"duplicate sku(s) {', '.join(duplicates)}: {advice}")
 
 
 def total_of(lines: list[PricedLine]) -> Money:
@@ -154,6 +159,33 @@ class ReleaseStockOutput(Contract):
     order_id: OrderId
     status: str
     released_now: bool  # False when nothing was held (already released, or a tombstone)
+
+
+class ProductView(Contract):
+    """A catalog entry as the checkout API shows it."""
+
+    sku: Sku
+    name: ProductName
+    price: MinorUnits  # per unit
+    currency: Currency
+    available: Annotated[int, Field(ge=0)]
+
+
+class GetProductsInput(Contract):
+    """A direct read by the checkout API, not a saga task (no order id). No skus: whole catalog."""
+
+    skus: Annotated[list[Sku], Field(min_length=1, max_length=MAX_SKUS_PER_LOOKUP)] | None = None
+
+    @model_validator(mode="after")
+    def _unique_skus(self) -> Self:
+        if self.skus is not None:
+            _refuse_duplicate_skus(self.skus, "ask for each sku once")
+        return self
+
+
+class GetProductsOutput(Contract):
+    products: list[ProductView]  # sorted by sku
+    missing: list[Sku]  # requested skus not in the catalog, in request order
 
 
 # --- payment service ----------------------------------------------------------------------------

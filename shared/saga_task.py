@@ -11,7 +11,7 @@ It parses the event into the task's contract (bad payload -> InvalidInputError, 
 sets the log correlation id and trace annotations (`order_id`, `step`, `phase`, `outcome`), honours
 an injected fault outside production, emits one metric set per invocation (step, outcome), and
 lets errors propagate so Lambda reports the exception class name as `errorType` — the name the
-state machine matches.
+state machine matches. `shared.read_function` is its sibling for reads outside the saga.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts import TaskInput, summarize
+from shared.contracts import Contract, TaskInput, summarize
 from shared.errors import (
     CheckoutError,
     ErrorKind,
@@ -36,6 +36,7 @@ from shared.errors import (
 from shared.observability import METRICS_NAMESPACE, Outcome, Phase, logger, tracer
 from shared.settings import BaseSettings
 
+ContractT = TypeVar("ContractT", bound=Contract)
 InputT = TypeVar("InputT", bound=TaskInput)
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
@@ -48,8 +49,8 @@ _OUTCOME_BY_KIND = {
 }
 
 
-def parse_task(event: Any, model: type[InputT]) -> InputT:
-    """Validate a task payload; every problem is named in one InvalidInputError message."""
+def parse_task(event: Any, model: type[ContractT]) -> ContractT:
+    """Validate a task or read payload; every problem is named in one InvalidInputError message."""
     if not isinstance(event, dict):
         raise InvalidInputError(f"{model.__name__}: payload must be a JSON object")
     try:
@@ -90,14 +91,9 @@ def saga_task(
                     raise InjectedFaultError(f"fault injected into {fault_name} for this checkout")
                 result = logic(task, config)
             except Exception as error:
-                outcome = _OUTCOME_BY_KIND[error_kind(error)]
-                _record(step, outcome, started)
-                tracer.put_metadata("error", {"type": type(error).__name__, "message": str(error)})
-                log = logger.warning if isinstance(error, CheckoutError) else logger.exception
-                log("step failed", extra={"outcome": outcome.value, "error": type(error).__name__})
+                _record(step, report_failure(error, "step failed"), started)
                 raise
-            _record(step, Outcome.OK, started)
-            logger.info("step done", extra={"outcome": Outcome.OK.value})
+            _record(step, report_success("step done"), started)
             return summarize(result)
 
         return lambda_handler  # type: ignore[no-any-return]  # powertools decorators are untyped
@@ -105,9 +101,27 @@ def saga_task(
     return decorate
 
 
-def _record(step: str, outcome: Outcome, started: float) -> None:
-    """Annotate the trace and emit one EMF metric set per invocation, keyed by step and outcome."""
+# Shared with read_function. stacklevel=3: the log line's location is the handler that called.
+
+
+def report_failure(error: Exception, message: str) -> Outcome:
+    """Classify a failure, put it on the trace, log it (with a stack trace only if unexpected)."""
+    outcome = _OUTCOME_BY_KIND[error_kind(error)]
     tracer.put_annotation("outcome", outcome.value)
+    tracer.put_metadata("error", {"type": type(error).__name__, "message": str(error)})
+    log = logger.warning if isinstance(error, CheckoutError) else logger.exception
+    log(message, extra={"outcome": outcome.value, "error": type(error).__name__}, stacklevel=3)
+    return outcome
+
+
+def report_success(message: str) -> Outcome:
+    tracer.put_annotation("outcome", Outcome.OK.value)
+    logger.info(message, extra={"outcome": Outcome.OK.value}, stacklevel=3)
+    return Outcome.OK
+
+
+def _record(step: str, outcome: Outcome, started: float) -> None:
+    """Emit one EMF metric set per invocation, keyed by step and outcome."""
     dimensions = {"step": step, "outcome": outcome.value}
     elapsed_ms = (time.perf_counter() - started) * 1000
     # single_metric flushes at once and holds one metric name, so one block per metric.

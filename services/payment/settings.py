@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
+from typing import Literal, Self
+
+from pydantic import model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from shared.settings import BaseSettings, load_settings
 
@@ -11,6 +14,29 @@ class PaymentSettings(BaseSettings):
     # Which adapter `gateway.provider_for` builds. Required: a function must never fall back to a
     # provider nobody chose. A real provider is one more Literal value and one branch there.
     payment_provider: Literal["simulated"]
+    # The simulated provider's ledger (gateway.ledger): required when it is the provider, since
+    # charge and refund run in different processes and must see the same charges.
+    simulated_provider_ledger_table_name: str | None = None
+
+    @model_validator(mode="after")
+    def _simulated_provider_has_its_ledger(self) -> Self:
+        if self.payment_provider == "simulated" and not self.simulated_provider_ledger_table_name:
+            # Located on the field, so the error names the variable to set.
+            problem = PydanticCustomError(
+                "required_by_provider",
+                "is not set; the simulated payment provider keeps its ledger in that table",
+            )
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=problem,
+                        loc=("simulated_provider_ledger_table_name",),
+                        input=self.simulated_provider_ledger_table_name,
+                    )
+                ],
+            )
+        return self
 
 
 @cache

@@ -16,7 +16,7 @@ from orchestration.definition import DEFINITION_PATH, placeholders
 from orchestration.parked_checkouts import ParkedCheckoutRecord
 from services.inventory.dal.records import ProductRecord, ReservationRecord
 from services.order.dal.records import OrderRecord
-from services.payment.dal.records import PaymentRecord
+from services.payment.dal.records import PaymentRecord, SimulatedLedgerRecord
 from shared.settings import BaseSettings, env_var_name
 
 ROOT = DEPLOY_DIR.parent
@@ -25,6 +25,7 @@ TABLE_MODELS: dict[tuple[str, str], type[Model]] = {
     ("inventory", "ProductsTable"): ProductRecord,
     ("inventory", "ReservationsTable"): ReservationRecord,
     ("payment", "PaymentsTable"): PaymentRecord,
+    ("payment", "SimulatedProviderLedgerTable"): SimulatedLedgerRecord,
     ("order", "OrdersTable"): OrderRecord,
     ("orchestration", "ParkedCheckoutsTable"): ParkedCheckoutRecord,
 }
@@ -38,11 +39,14 @@ ALLOWED_ACTIONS = {
         "ProductsTable": {"dynamodb:UpdateItem"},
         "ReservationsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
+    "GetProductsFunction": {"ProductsTable": {"dynamodb:BatchGetItem", "dynamodb:Scan"}},
     "ChargePaymentFunction": {
-        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
     },
     "RefundPaymentFunction": {
-        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
     },
     "CreateOrderFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem"}},
     "ConfirmOrderFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
@@ -64,8 +68,15 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
 
 
 def settings_model(handler_module: str) -> type[BaseSettings]:
-    service_package = handler_module.rsplit(".handlers.", 1)[0]
-    module = importlib.import_module(f"{service_package}.settings")
+    """The settings model of the package nearest the handler (services.x, orchestration.api)."""
+    package = handler_module
+    while True:
+        package = package.rsplit(".", 1)[0]
+        try:
+            module = importlib.import_module(f"{package}.settings")
+            break
+        except ModuleNotFoundError:
+            assert "." in package, f"no settings module above {handler_module}"
     [model] = [
         obj
         for obj in vars(module).values()
@@ -128,7 +139,10 @@ def test_functions_follow_the_platform_conventions(spec):
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
     assert props["Tracing"] == "Active"
-    assert props["Timeout"] < min(_task_timeouts()), "Lambda's timeout must fire before the task's"
+    if spec.logical_id in ALLOWED_ACTIONS:  # saga steps: Lambda's timeout fires before the task's
+        assert props["Timeout"] < min(_task_timeouts())
+    else:  # the API function: before API Gateway's 29 s integration timeout
+        assert props["Timeout"] < 29
     template = load_template(spec.unit)
     log_group = template["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
@@ -150,7 +164,11 @@ def test_every_template_takes_a_stage(unit):
     assert "Stage" in load_template(unit)["Parameters"]
 
 
-@pytest.mark.parametrize("spec", all_functions(), ids=lambda s: s.logical_id)
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in all_functions() if s.logical_id in ALLOWED_ACTIONS],
+    ids=lambda s: s.logical_id,
+)
 def test_functions_touch_only_their_own_tables_with_only_the_actions_they_use(spec):
     template = load_template(spec.unit)
     own_tables = resources_of_type(template, "AWS::DynamoDB::Table")
@@ -166,6 +184,48 @@ def test_functions_touch_only_their_own_tables_with_only_the_actions_they_use(sp
             assert attribute == "Arn"
             granted.setdefault(table, set()).update(statement["Action"])
     assert granted == ALLOWED_ACTIONS[spec.logical_id]
+
+
+def test_every_function_has_its_permissions_checked():
+    checked = set(ALLOWED_ACTIONS) | {"CheckoutApiFunction"}
+    assert {spec.logical_id for spec in all_functions()} == checked
+
+
+def test_the_checkout_api_may_only_start_and_read_sagas_and_read_the_catalog():
+    [api] = [
+        spec for spec in functions("orchestration") if spec.logical_id == "CheckoutApiFunction"
+    ]
+    statements = [s for policy in api.properties["Policies"] for s in policy["Statement"]]
+    granted = {tuple(s["Action"]): s["Resource"] for s in statements}
+    assert granted[("states:StartExecution",)] == {"Ref": "CheckoutStateMachine"}
+    read = granted[("states:DescribeExecution", "states:GetExecutionHistory")]["Fn::Sub"]
+    assert read.endswith(":execution:${CheckoutStateMachine.Name}:*")
+    catalog = granted[("lambda:InvokeFunction",)]["Fn::Sub"]
+    assert "/inventory/get-products-function/arn" in catalog
+    assert api.environment["GET_PRODUCTS_FUNCTION_ARN"] == {"Fn::Sub": catalog}
+    assert len(statements) == 3
+
+
+def test_the_api_gateway_model_mirrors_the_checkout_request():
+    from orchestration.api.models import CheckoutRequest
+    from shared.contracts import MAX_LINES_PER_ORDER, MAX_QUANTITY_PER_LINE
+
+    template = load_template("orchestration")
+    model = template["Resources"]["CheckoutApi"]["Properties"]["Models"]["CheckoutRequest"]
+    assert set(model["required"]) == {
+        name for name, field in CheckoutRequest.model_fields.items() if field.is_required()
+    }
+    assert set(model["properties"]) == set(CheckoutRequest.model_fields)
+    assert model["additionalProperties"] is False
+    items = model["properties"]["items"]
+    assert (items["minItems"], items["maxItems"]) == (1, MAX_LINES_PER_ORDER)
+    quantity = items["items"]["properties"]["quantity"]
+    assert (quantity["minimum"], quantity["maximum"]) == (1, MAX_QUANTITY_PER_LINE)
+    schema = CheckoutRequest.model_json_schema()
+    line = schema["$defs"]["OrderLine"]["properties"]
+    assert items["items"]["properties"]["sku"]["pattern"] == line["sku"]["pattern"]
+    for name in ("customer_id", "payment_token"):
+        assert model["properties"][name]["pattern"] == schema["properties"][name]["pattern"]
 
 
 def _state_machine() -> dict[str, Any]:

@@ -210,3 +210,12 @@ def _subclasses(cls: type) -> set[type]:
     for sub in list(found):
         found |= _subclasses(sub)
     return found
+
+
+def test_every_task_state_is_described_for_people(definition):
+    from orchestration.steps import ENDINGS, STEPS
+
+    tasks = {name for name, state in _states(definition).items() if state["Type"] == "Task"}
+    assert tasks == set(STEPS)
+    endings = {n for n, s in _states(definition).items() if s["Type"] in {"Succeed", "Fail"}}
+    assert endings == set(ENDINGS)

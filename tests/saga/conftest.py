@@ -38,6 +38,7 @@ SERVICE_ENV = {
     "RESERVATIONS_TABLE_NAME": "saga-reservations",
     "PAYMENTS_TABLE_NAME": "saga-payments",
     "PAYMENT_PROVIDER": "simulated",
+    "SIMULATED_PROVIDER_LEDGER_TABLE_NAME": "saga-simulated-provider-ledger",
     "ORDERS_TABLE_NAME": "saga-orders",
 }
 
@@ -137,9 +138,9 @@ class SagaRig:
 def _service_models() -> list[Any]:
     from services.inventory.dal.records import ProductRecord, ReservationRecord
     from services.order.dal.records import OrderRecord
-    from services.payment.dal.records import PaymentRecord
+    from services.payment.dal.records import PaymentRecord, SimulatedLedgerRecord
 
-    return [ProductRecord, ReservationRecord, PaymentRecord, OrderRecord]
+    return [ProductRecord, ReservationRecord, PaymentRecord, SimulatedLedgerRecord, OrderRecord]
 
 
 def _bind_all_services(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,8 +150,8 @@ def _bind_all_services(monkeypatch: pytest.MonkeyPatch) -> None:
 
     models = _service_models()
     bind_service(monkeypatch, inventory_settings, SERVICE_ENV, models[:2])
-    bind_service(monkeypatch, payment_settings, SERVICE_ENV, models[2:3])
-    bind_service(monkeypatch, order_settings, SERVICE_ENV, models[3:])
+    bind_service(monkeypatch, payment_settings, SERVICE_ENV, models[2:4])
+    bind_service(monkeypatch, order_settings, SERVICE_ENV, models[4:])
 
 
 def _event_sink() -> tuple[Any, str]:
@@ -189,9 +190,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
     monkeypatch.setattr(retrier_decl, "time", sleeps.module)
 
     with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        _bind_all_services(monkeypatch)
-        journal = SagaRig.provider_journal(None)  # type: ignore[arg-type]
-        journal.clear()
+        _bind_all_services(monkeypatch)  # the provider's ledger table is new: an empty journal
         bind_parked_table(PARKED_TABLE, REGION)
         ParkedCheckoutRecord.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
         sqs, queue_url = _event_sink()

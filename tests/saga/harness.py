@@ -37,6 +37,7 @@ FUNCTIONS = {
     "release-stock": "services.inventory.handlers.release_stock",
     "charge-payment": "services.payment.handlers.charge_payment",
     "refund-payment": "services.payment.handlers.refund_payment",
+    "get-products": "services.inventory.handlers.get_products",  # read by the checkout API
 }
 PLACEHOLDER_FOR_FUNCTION = {
     "create-order": "CreateOrderFunctionArn",

@@ -11,11 +11,15 @@ from shared.contracts import (
     MAX_AMOUNT_MINOR_UNITS,
     MAX_LINES_PER_ORDER,
     MAX_QUANTITY_PER_LINE,
+    MAX_SKUS_PER_LOOKUP,
     ChargePaymentInput,
     CreateOrderInput,
+    GetProductsInput,
+    GetProductsOutput,
     Money,
     OrderLine,
     PricedLine,
+    ProductView,
     ReserveStockInput,
     SagaFailure,
     TaskInput,
@@ -293,3 +297,69 @@ def test_summarize_returns_plain_json_data():
     lines = [priced("SKU-A", 2, 250)]
 
     assert summarize(total_of(lines)) == {"amount": 500, "currency": "EUR"}
+
+
+# --- the catalog read (not a saga task) ---------------------------------------------------------
+
+
+def product(**overrides: Any) -> dict[str, Any]:
+    return {
+        "sku": "SKU-A",
+        "name": "Product SKU-A",
+        "price": 1_500,
+        "currency": "EUR",
+        "available": 0,
+        **overrides,
+    }
+
+
+def test_no_skus_asks_for_the_whole_catalog():
+    assert GetProductsInput.model_validate({}).skus is None
+    assert GetProductsInput.model_validate({"skus": None}).skus is None
+
+
+def test_a_lookup_takes_up_to_one_batch_of_skus():
+    skus = [f"SKU-{i}" for i in range(MAX_SKUS_PER_LOOKUP)]
+
+    assert GetProductsInput.model_validate({"skus": skus}).skus == skus
+    with pytest.raises(ValidationError, match="at most 100"):
+        GetProductsInput.model_validate({"skus": [*skus, "SKU-X"]})
+
+
+def test_a_lookup_names_each_sku_once():
+    with pytest.raises(
+        ValidationError, match=r"duplicate sku\(s\) SKU-A, SKU-B: ask for each sku once"
+    ):
+        GetProductsInput.model_validate({"skus": ["SKU-B", "SKU-A", "SKU-B", "SKU-A", "SKU-C"]})
+
+
+def test_a_lookup_is_not_a_saga_task():
+    # Given the payload of a saga task, with its order id
+    # When it is parsed as a catalog read, then the order id is an unknown field
+    assert not issubclass(GetProductsInput, TaskInput)
+    with pytest.raises(ValidationError, match="order_id"):
+        GetProductsInput.model_validate({"order_id": ORDER, "skus": ["SKU-A"]})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        pytest.param({"name": ""}, "name", id="empty-name"),
+        pytest.param({"name": "n" * 201}, "name", id="long-name"),
+        pytest.param({"price": 9.99}, "price", id="float-price"),
+        pytest.param({"price": MAX_AMOUNT_MINOR_UNITS + 1}, "price", id="huge-price"),
+        pytest.param({"available": -1}, "available", id="negative-stock"),
+        pytest.param({"currency": "eur"}, "currency", id="currency"),
+        pytest.param({"sku": "x y"}, "sku", id="sku"),
+    ],
+)
+def test_a_product_view_holds_only_what_the_catalog_may(overrides, field):
+    with pytest.raises(ValidationError, match=field):
+        ProductView.model_validate(product(**overrides))
+
+
+def test_a_product_view_is_the_public_product_shape():
+    output = GetProductsOutput(products=[ProductView(**product())], missing=["SKU-B"])
+
+    assert summarize(output) == {"products": [product()], "missing": ["SKU-B"]}
+    assert list(ProductView.model_fields) == ["sku", "name", "price", "currency", "available"]

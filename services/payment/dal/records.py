@@ -34,5 +34,27 @@ class PaymentRecord(Model):
     updated_at = UTCDateTimeAttribute()
 
 
+class SimulatedLedgerRecord(Model):
+    """One movement of money by the simulated provider, under its idempotency key.
+
+    The simulated provider's own storage, not the service's view of a payment: a real provider
+    keeps this on its side. Written once (conditional put), never updated.
+    """
+
+    class Meta:
+        table_name = "unbound-simulated-provider-ledger"  # replaced by bind_tables at cold start
+
+    idempotency_key = UnicodeAttribute(hash_key=True)
+    operation = UnicodeAttribute()  # "charge" or "refund"
+    reference = UnicodeAttribute()  # the charge id or refund id handed back
+    amount = NumberAttribute()  # minor units
+    currency = UnicodeAttribute()
+    charge_idempotency_key = UnicodeAttribute(null=True)  # for a refund: the charge it gave back
+    created_at = UTCDateTimeAttribute()
+
+
 def bind_tables(settings: PaymentSettings) -> None:
-    bind_models({PaymentRecord: settings.payments_table_name}, region=settings.aws_region)
+    tables: dict[type[Model], str] = {PaymentRecord: settings.payments_table_name}
+    if settings.simulated_provider_ledger_table_name is not None:
+        tables[SimulatedLedgerRecord] = settings.simulated_provider_ledger_table_name
+    bind_models(tables, region=settings.aws_region)

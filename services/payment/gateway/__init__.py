@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, assert_never
 
 from services.payment.gateway.port import PaymentProvider
@@ -10,11 +11,20 @@ from services.payment.gateway.simulated import SimulatedPaymentProvider
 if TYPE_CHECKING:
     from services.payment.settings import PaymentSettings
 
-# One per process, like a real client kept warm between invocations; its journal lives as long.
-_SIMULATED = SimulatedPaymentProvider()
-
 
 def provider_for(settings: PaymentSettings) -> PaymentProvider:
     if settings.payment_provider == "simulated":
-        return _SIMULATED
+        return _simulated()
     assert_never(settings.payment_provider)
+
+
+@cache
+def _simulated() -> SimulatedPaymentProvider:
+    """One per process, like a real client kept warm between invocations.
+
+    Its ledger is the DynamoDB table every function of the service shares (bound to the model when
+    the settings were loaded), never process memory: the refund runs elsewhere than the charge.
+    """
+    from services.payment.dal.simulated_ledger import DynamoDBLedger  # dal owns PynamoDB
+
+    return SimulatedPaymentProvider(DynamoDBLedger())

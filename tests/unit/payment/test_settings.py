@@ -12,6 +12,7 @@ ENV = {
     "AWS_REGION": "us-east-1",
     "PAYMENTS_TABLE_NAME": "payments",
     "PAYMENT_PROVIDER": "simulated",
+    "SIMULATED_PROVIDER_LEDGER_TABLE_NAME": "simulated-provider-ledger",
 }
 
 
@@ -20,6 +21,7 @@ def test_loads_a_complete_environment():
 
     assert settings.payments_table_name == "payments"
     assert settings.payment_provider == "simulated"
+    assert settings.simulated_provider_ledger_table_name == "simulated-provider-ledger"
 
 
 @pytest.mark.parametrize(
@@ -35,6 +37,16 @@ def test_loads_a_complete_environment():
             {k: v for k, v in ENV.items() if k != "PAYMENTS_TABLE_NAME"},
             "PAYMENTS_TABLE_NAME is not set",
             id="missing-table",
+        ),
+        pytest.param(
+            {k: v for k, v in ENV.items() if k != "SIMULATED_PROVIDER_LEDGER_TABLE_NAME"},
+            "SIMULATED_PROVIDER_LEDGER_TABLE_NAME is not set",
+            id="simulated-provider-without-its-ledger",
+        ),
+        pytest.param(
+            {**ENV, "SIMULATED_PROVIDER_LEDGER_TABLE_NAME": ""},
+            "SIMULATED_PROVIDER_LEDGER_TABLE_NAME is not set",
+            id="simulated-provider-with-an-empty-ledger-name",
         ),
     ],
 )

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from services.payment.gateway.ledger import InMemoryLedger
 from services.payment.gateway.simulated import SimulatedPaymentProvider
 from shared.contracts import Money
 from shared.errors import (
@@ -31,7 +32,7 @@ def refund(provider: SimulatedPaymentProvider, amount: Money = EUR_20):
 
 
 def test_ids_are_derived_from_the_idempotency_keys():
-    provider = SimulatedPaymentProvider()
+    provider = SimulatedPaymentProvider(InMemoryLedger())
 
     charged = charge(provider)
     refunded = refund(provider)
@@ -39,11 +40,11 @@ def test_ids_are_derived_from_the_idempotency_keys():
     assert charged.charge_id == "ch_" + hashlib.sha256(b"charge:o-1").hexdigest()[:24]
     assert refunded.refund_id == "re_" + hashlib.sha256(b"refund:o-1").hexdigest()[:24]
     # another process (a fresh provider) gives the same answers
-    assert charge(SimulatedPaymentProvider()).charge_id == charged.charge_id
+    assert charge(SimulatedPaymentProvider(InMemoryLedger())).charge_id == charged.charge_id
 
 
 def test_a_replayed_charge_or_refund_is_journaled_once():
-    provider = SimulatedPaymentProvider()
+    provider = SimulatedPaymentProvider(InMemoryLedger())
 
     assert charge(provider) == charge(provider)
     assert refund(provider) == refund(provider)
@@ -63,7 +64,7 @@ def test_a_replayed_charge_or_refund_is_journaled_once():
     ],
 )
 def test_test_tokens_that_do_not_approve_move_no_money(token, error, message):
-    provider = SimulatedPaymentProvider()
+    provider = SimulatedPaymentProvider(InMemoryLedger())
 
     with pytest.raises(error, match=message) as raised:
         charge(provider, token=token)
@@ -73,7 +74,7 @@ def test_test_tokens_that_do_not_approve_move_no_money(token, error, message):
 
 
 def test_a_replayed_key_with_a_different_amount_is_a_conflict():
-    provider = SimulatedPaymentProvider()
+    provider = SimulatedPaymentProvider(InMemoryLedger())
     charge(provider)
 
     with pytest.raises(IdempotencyConflictError):
@@ -86,7 +87,7 @@ def test_a_replayed_key_with_a_different_amount_is_a_conflict():
 
 
 def test_a_refund_without_a_charge_moves_nothing_and_does_not_use_up_its_key():
-    provider = SimulatedPaymentProvider()
+    provider = SimulatedPaymentProvider(InMemoryLedger())
 
     early = refund(provider)
     charge(provider)  # the charge lands late
@@ -99,9 +100,64 @@ def test_a_refund_without_a_charge_moves_nothing_and_does_not_use_up_its_key():
 
 
 def test_a_refund_gives_back_the_whole_charge_only():
-    provider = SimulatedPaymentProvider()
+    provider = SimulatedPaymentProvider(InMemoryLedger())
     charge(provider)
 
     with pytest.raises(AmountMismatchError):
         refund(provider, amount=Money(amount=1_000, currency="EUR"))
     assert [e.operation for e in provider.journal] == ["charge"]
+
+
+def test_a_key_names_one_request_never_both_a_charge_and_a_refund():
+    provider = SimulatedPaymentProvider(InMemoryLedger())
+    charge(provider)
+
+    with pytest.raises(IdempotencyConflictError, match="already used for a charge"):
+        provider.refund(
+            idempotency_key="charge:o-1", charge_idempotency_key="charge:o-1", amount=EUR_20
+        )
+    assert [e.operation for e in provider.journal] == ["charge"]
+
+
+class _MissesOnce:
+    """A ledger read that misses the entry once: another process recorded it after our read."""
+
+    def __init__(self, inner: InMemoryLedger) -> None:
+        self.inner = inner
+        self.missed = False
+
+    def find(self, idempotency_key: str):
+        if not self.missed:
+            self.missed = True
+            return None
+        return self.inner.find(idempotency_key)
+
+    def record_if_new(self, entry):
+        return self.inner.record_if_new(entry)
+
+    def entries(self):
+        return self.inner.entries()
+
+
+def test_a_charge_that_loses_the_race_to_record_gets_the_winners_answer():
+    shared = InMemoryLedger()
+    first = charge(SimulatedPaymentProvider(shared))
+
+    again = charge(SimulatedPaymentProvider(_MissesOnce(shared)))
+
+    assert again == first
+    assert [e.operation for e in shared.entries()] == ["charge"]
+
+
+def test_a_charge_that_loses_the_race_with_a_different_amount_is_a_conflict():
+    shared = InMemoryLedger()
+    charge(SimulatedPaymentProvider(shared))
+
+    with pytest.raises(IdempotencyConflictError, match="different amount"):
+        SimulatedPaymentProvider(_MissesOnce(shared)).charge(
+            idempotency_key="charge:o-1",
+            amount=Money(amount=1, currency="EUR"),
+            payment_token="tok_visa",
+            customer_id="cust-1",
+        )
+    assert [e.amount for e in shared.entries()] == [EUR_20]

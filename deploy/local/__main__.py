@@ -1,0 +1,5 @@
+import sys
+
+from deploy.local.cloud import main
+
+sys.exit(main())

@@ -1,0 +1,149 @@
+"""The local API Gateway: the templates' Api events as routes, proxy-integration events.
+
+Like a REST API with Lambda proxy integration: the request becomes an API Gateway proxy event, the
+function's `{"statusCode", "headers", "body"}` becomes the response, and a function that fails
+answers 502 `{"message": "Internal server error"}`. A request no route matches answers 403
+`{"message": "Missing Authentication Token"}`, as API Gateway does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from deploy.local.deployer import Route
+from deploy.local.runtime import LambdaRuntime
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # a burst of storefront clients must queue, not be reset
+
+
+class LocalApiGateway:
+    def __init__(
+        self, runtime: LambdaRuntime, routes: list[Route], host: str, port: int, stage: str
+    ) -> None:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                gateway.handle(self)
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # access lines go through LocalApiGateway.access_log
+
+        self.runtime = runtime
+        self.routes = routes
+        self.stage = stage
+        self.access_log: list[str] = []
+        self._server = _Server((host, port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found and route.method == method:
+                return route, found.groupdict()
+        return None
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        started = time.perf_counter()
+        url = urlsplit(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self._reply(request, 413, {"message": "Request Too Long"})
+            return
+        body = request.rfile.read(length) if length else b""
+        matched = self._match(request.command, url.path)
+        if matched is None:
+            self._reply(request, 403, {"message": "Missing Authentication Token"})
+            return
+        route, path_parameters = matched
+        event = self._event(request, route, path_parameters, url.query, body)
+        outcome = self.runtime.invoke(route.function, event)
+        if outcome.failed or not isinstance(outcome.payload, dict):
+            self._reply(request, 502, {"message": "Internal server error"})
+        else:
+            response = outcome.payload
+            raw = response.get("body") or ""
+            data = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
+            headers = [(k, v) for k, v in (response.get("headers") or {}).items()]
+            for key, values in (response.get("multiValueHeaders") or {}).items():
+                headers += [(key, value) for value in values]
+            self._send(request, int(response.get("statusCode", 200)), headers, data)
+        self.access_log.append(
+            f"{request.command} {url.path} -> {route.function} "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms"
+        )
+
+    def _event(self, request: BaseHTTPRequestHandler, route: Route, path_parameters: dict[str, str],
+               query: str, body: bytes) -> dict[str, Any]:  # fmt: skip
+        headers = dict(request.headers.items())
+        multi_headers: dict[str, list[str]] = {}
+        for key, value in request.headers.items():
+            multi_headers.setdefault(key, []).append(value)
+        pairs = parse_qsl(query, keep_blank_values=True)
+        try:
+            text, encoded = body.decode(), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        return {
+            "resource": route.path,
+            "path": urlsplit(request.path).path,
+            "httpMethod": request.command,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": dict(pairs) or None,
+            "multiValueQueryStringParameters": {k: [v for kk, v in pairs if kk == k]
+                                                for k, _ in pairs} or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": request.command,
+                "path": f"/{self.stage}{urlsplit(request.path).path}",
+                "stage": self.stage,
+                "requestId": str(uuid.uuid4()),
+                "requestTimeEpoch": int(time.time() * 1000),
+                "identity": {"sourceIp": request.client_address[0]},
+            },
+            "body": text or None,
+            "isBase64Encoded": encoded,
+        }  # fmt: skip
+
+    def _reply(self, request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+        self._send(
+            request, status, [("Content-Type", "application/json")], json.dumps(body).encode()
+        )
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]],
+              data: bytes) -> None:  # fmt: skip
+        request.send_response(status)
+        for key, value in headers:
+            if key.lower() != "content-length":
+                request.send_header(key, value)
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)

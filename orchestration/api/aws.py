@@ -1,0 +1,91 @@
+"""The API's only contact with AWS: Step Functions and the inventory's get_products function.
+
+Clients are made on first use (not at import) and honour AWS_ENDPOINT_URL, so the same code talks
+to AWS, to the local cloud, or to moto in tests. AWS faults become DependencyUnavailableError.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import DependencyUnavailableError
+
+
+class ExecutionAlreadyExistsError(Exception):
+    """An execution with this name exists with another input, or has already closed."""
+
+
+@cache
+def _client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def _unavailable(operation: str, error: Exception) -> DependencyUnavailableError:
+    return DependencyUnavailableError(f"{operation} failed: {error}")
+
+
+def start_execution(state_machine_arn: str, name: str, execution_input: str) -> str:
+    """Start (or, for an identical running one, find) the named execution; return its ARN."""
+    try:
+        response = _client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=execution_input
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            raise ExecutionAlreadyExistsError(name) from error
+        raise _unavailable("StartExecution", error) from error
+    except BotoCoreError as error:
+        raise _unavailable("StartExecution", error) from error
+    arn: str = response["executionArn"]
+    return arn
+
+
+def describe_execution(execution_arn: str) -> dict[str, Any] | None:
+    try:
+        described: dict[str, Any] = _client("stepfunctions").describe_execution(
+            executionArn=execution_arn
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return None
+        raise _unavailable("DescribeExecution", error) from error
+    except BotoCoreError as error:
+        raise _unavailable("DescribeExecution", error) from error
+    return described
+
+
+def execution_history(execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    try:
+        while True:
+            page = _client("stepfunctions").get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+    except (ClientError, BotoCoreError) as error:
+        raise _unavailable("GetExecutionHistory", error) from error
+
+
+def invoke_function(function_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Invoke a function synchronously; its error (if any) becomes DependencyUnavailableError."""
+    try:
+        response = _client("lambda").invoke(
+            FunctionName=function_arn, Payload=json.dumps(payload).encode()
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise _unavailable("Invoke", error) from error
+    body = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise DependencyUnavailableError(
+            f"{function_arn.rsplit(':', 1)[-1]} failed: {body.get('errorType')}: "
+            f"{body.get('errorMessage')}"
+        )
+    result: dict[str, Any] = body
+    return result

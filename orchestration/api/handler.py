@@ -1,0 +1,151 @@
+"""Lambda: the checkout API (API Gateway REST, proxy integration)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter, ValidationError
+
+from orchestration.api import catalog, checkouts
+from orchestration.api.errors import dependency_unavailable, validation_error
+from orchestration.api.models import MAX_BODY_BYTES, ApiError, CheckoutRequest, IdempotencyKey
+from orchestration.api.settings import get_settings
+from shared.contracts import FaultName, OrderId, Sku
+from shared.errors import DependencyUnavailableError
+from shared.observability import logger, tracer
+
+FAULT_HEADER = "X-Checkout-Fault"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+app = APIGatewayRestResolver()
+
+
+def _json(status: int, body: Any) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _header(name: str) -> str | None:
+    value = app.current_event.headers.get(name) or next(
+        (v for k, v in (app.current_event.headers or {}).items() if k.lower() == name.lower()),
+        None,
+    )
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _checked(adapter: TypeAdapter[str], value: str | None, what: str) -> str:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        raise ApiError(400, "invalid_parameter", f"{what} is malformed: {value!r}") from None
+
+
+_IDEMPOTENCY_KEY = TypeAdapter(IdempotencyKey)
+_ORDER_ID = TypeAdapter(OrderId)
+_SKU = TypeAdapter(Sku)
+_FAULT = TypeAdapter(FaultName)
+
+
+def _checkout_request() -> CheckoutRequest:
+    content_type = (_header("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = app.current_event.body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        raise ApiError(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error.msg}") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_request", "the body must be a JSON object")
+    try:
+        return CheckoutRequest.model_validate(body)
+    except ValidationError as error:
+        raise validation_error(error) from None
+
+
+def _fault() -> str | None:
+    requested = _header(FAULT_HEADER)
+    if requested is None:
+        return None
+    if get_settings().is_production:
+        raise ApiError(400, "fault_injection_disabled", f"{FAULT_HEADER} is refused in production")
+    return _checked(_FAULT, requested, FAULT_HEADER)
+
+
+@app.post("/checkouts")
+def start_checkout() -> Response[str]:
+    key = _header(IDEMPOTENCY_HEADER)
+    if key is None:
+        raise ApiError(
+            400, "idempotency_key_required", f"the {IDEMPOTENCY_HEADER} header is required"
+        )
+    key = _checked(_IDEMPOTENCY_KEY, key, IDEMPOTENCY_HEADER)
+    request = _checkout_request()
+    fault = _fault()
+    settings = get_settings()
+    known = catalog.get_products(settings, [line.sku for line in request.items])
+    if known.missing:
+        raise ApiError(
+            422,
+            "unknown_sku",
+            f"unknown sku(s): {', '.join(known.missing)}",
+            [{"field": "items", "problem": f"unknown sku {sku}"} for sku in known.missing],
+        )
+    accepted = checkouts.start_checkout(request, key, fault, settings)
+    tracer.put_annotation("order_id", accepted.order_id)
+    logger.append_keys(order_id=accepted.order_id)
+    return _json(202, accepted.model_dump())
+
+
+@app.get("/checkouts/<order_id>")
+def get_checkout(order_id: str) -> Response[str]:
+    order_id = _checked(_ORDER_ID, order_id, "order id")
+    tracer.put_annotation("order_id", order_id)
+    return _json(200, checkouts.checkout_view(order_id, get_settings()).model_dump())
+
+
+@app.get("/products")
+def list_products() -> Response[str]:
+    products = catalog.get_products(get_settings()).products
+    return _json(200, {"products": [product.model_dump() for product in products]})
+
+
+@app.get("/products/<sku>")
+def get_product(sku: str) -> Response[str]:
+    sku = _checked(_SKU, sku, "sku")
+    found = catalog.get_products(get_settings(), [sku]).products
+    if not found:
+        raise ApiError(404, "product_not_found", f"no product with sku {sku}")
+    return _json(200, found[0].model_dump())
+
+
+def _refuse(error: ApiError) -> Response[str]:
+    log = logger.warning if error.status < 500 else logger.error
+    log("request refused", extra={"status": error.status, "code": error.code})
+    return _json(error.status, error.body())
+
+
+def _dependency_error(error: DependencyUnavailableError) -> Response[str]:
+    logger.exception("dependency unavailable")
+    return _refuse(dependency_unavailable(error.message))
+
+
+def _not_found(_: Exception) -> Response[str]:
+    event = app.current_event
+    return _refuse(ApiError(404, "route_not_found", f"no route {event.http_method} {event.path}"))
+
+
+# Registered by call: Powertools' decorators are untyped.
+app.exception_handler(ApiError)(_refuse)
+app.exception_handler(DependencyUnavailableError)(_dependency_error)
+app.not_found(_not_found)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,87 @@
+"""Turn a saga execution's history into the steps a person reads (status API, demo, trace)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from orchestration.api.models import CheckoutStep
+from orchestration.steps import STEPS
+
+_FAILED = {"TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "TaskStartFailed"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _millis(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() * 1000)
+
+
+class _OpenStep:
+    def __init__(self, state: str, started: datetime) -> None:
+        self.state = state
+        self.started = started
+        self.attempts = 0
+        self.error: str | None = None
+        self.last_result: str | None = None
+
+    def close(self, ended: datetime | None, *, running: bool = False) -> CheckoutStep:
+        info = STEPS[self.state]
+        outcome = "running" if running else "succeeded" if self.last_result == "ok" else "failed"
+        return CheckoutStep(
+            state=self.state,
+            operation=info.label,
+            phase=info.phase.value,
+            outcome=outcome,
+            attempts=self.attempts,
+            started_at=_iso(self.started),
+            duration_ms=_millis(self.started, ended) if ended else None,
+            error=self.error if outcome != "succeeded" or self.attempts > 1 else None,
+        )
+
+
+def steps_from_history(events: list[dict[str, Any]], *, running: bool) -> list[CheckoutStep]:
+    """One entry per Task state entered, in order, with attempts, duration and last error."""
+    steps: list[CheckoutStep] = []
+    current: _OpenStep | None = None
+    for event in events:
+        kind = event["type"]
+        entered = event.get("stateEnteredEventDetails")
+        if entered is not None:
+            if current is not None:  # a Catch left the state without an exit event
+                steps.append(current.close(event["timestamp"]))
+                current = None
+            if entered["name"] in STEPS:
+                current = _OpenStep(entered["name"], event["timestamp"])
+            continue
+        if current is None:
+            continue
+        if kind == "TaskScheduled":
+            current.attempts += 1
+        elif kind == "TaskSucceeded":
+            current.last_result = "ok"
+        elif kind in _FAILED:
+            details: dict[str, Any] = next(
+                (v for k, v in event.items() if k.endswith("EventDetails")), {}
+            )
+            current.last_result = "error"
+            current.error = details.get("error") or kind
+        elif kind.endswith("StateExited"):
+            steps.append(current.close(event["timestamp"]))
+            current = None
+    if current is not None:
+        steps.append(current.close(None, running=running))
+    return steps
+
+
+def state_input(events: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
+    """The input of the last entry into `state`, as data."""
+    for event in reversed(events):
+        entered = event.get("stateEnteredEventDetails")
+        if entered is not None and entered["name"] == state and entered.get("input"):
+            parsed: dict[str, Any] = json.loads(entered["input"])
+            return parsed
+    return None

@@ -1,0 +1,94 @@
+"""Request and response bodies of the checkout API (the public shapes; docs/openapi.yaml)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.contracts import (
+    MAX_LINES_PER_ORDER,
+    CustomerId,
+    FaultName,
+    OrderLine,
+    PaymentToken,
+)
+
+MAX_BODY_BYTES = 16 * 1024
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
+CheckoutStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "FAILED"]
+
+
+class CheckoutRequest(BaseModel):
+    """POST /checkouts body. Prices are never accepted: the catalog prices every line."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    customer_id: CustomerId
+    items: Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES_PER_ORDER)]
+    payment_token: PaymentToken
+
+    @model_validator(mode="after")
+    def _one_line_per_sku(self) -> Self:
+        skus = [line.sku for line in self.items]
+        duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate sku(s) {', '.join(duplicates)}: send one line per sku")
+        return self
+
+
+class SagaInput(BaseModel):
+    """What the API starts the state machine with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    customer_id: str
+    items: list[dict[str, Any]]
+    payment_token: str
+    fault: FaultName | None
+    request_fingerprint: str  # a replayed key must carry the same request
+
+
+class CheckoutAccepted(BaseModel):
+    order_id: str
+    status: CheckoutStatus
+
+
+class CheckoutStep(BaseModel):
+    state: str
+    operation: str  # service.operation, e.g. payment.refund_payment
+    phase: str  # action | compensation | event | operator
+    outcome: Literal["succeeded", "failed", "running"]
+    attempts: int
+    started_at: str
+    duration_ms: int | None
+    error: str | None = None
+
+
+class CheckoutView(BaseModel):
+    order_id: str
+    status: CheckoutStatus
+    reason: str | None
+    reason_code: str | None
+    total: dict[str, Any] | None
+    steps: list[CheckoutStep]
+
+
+class ApiError(Exception):
+    """An error the API answers with a 4xx/5xx JSON body naming the problem."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}

@@ -1,0 +1,184 @@
+"""POST /checkouts, GET /checkouts/{id}, GET /products: against the real saga on moto."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.saga.harness import wait_for_execution
+
+KEY = "key-0000000001"
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "customer_id": "cust-42",
+        "items": [{"sku": "SKU-A", "quantity": 2}],
+        "payment_token": "tok_visa",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def shop(saga):
+    saga.add_product("SKU-A", available=5, unit_price=1_250)
+    saga.add_product("SKU-B", available=1, unit_price=500)
+    return saga
+
+
+def post(api, payload: Any = None, key: str | None = KEY, **kwargs: Any) -> Any:
+    headers = dict(kwargs.pop("headers", {}))
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return api(
+        "POST", "/checkouts", body() if payload is None else payload, headers=headers, **kwargs
+    )
+
+
+def finish(saga, order_id: str) -> None:
+    arn = saga.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    wait_for_execution(saga.sfn, arn)
+
+
+def test_a_checkout_is_accepted_then_confirmed_with_its_steps(api, shop):
+    status, accepted = post(api)
+
+    assert status == 202
+    assert accepted["status"] == "PENDING"
+    finish(shop, accepted["order_id"])
+    status, view = api("GET", f"/checkouts/{accepted['order_id']}")
+    assert status == 200
+    assert view["status"] == "CONFIRMED"
+    assert view["total"] == {"amount": 2_500, "currency": "EUR"}
+    assert [s["operation"] for s in view["steps"] if s["phase"] == "action"] == [
+        "order.create_order", "inventory.reserve_stock", "payment.charge_payment",
+        "order.confirm_order",
+    ]  # fmt: skip
+    assert all(step["outcome"] == "succeeded" for step in view["steps"])
+
+
+def test_a_declined_card_reads_cancelled_with_reason_and_compensations(api, shop):
+    _, accepted = post(api, body(payment_token="tok_chargeDeclined"))
+    finish(shop, accepted["order_id"])
+
+    _, view = api("GET", f"/checkouts/{accepted['order_id']}")
+
+    assert view["status"] == "CANCELLED"
+    assert view["reason_code"] == "PaymentDeclinedError"
+    assert "declined" in view["reason"]
+    charge = next(s for s in view["steps"] if s["operation"] == "payment.charge_payment")
+    assert charge["outcome"] == "failed"
+    assert charge["error"] == "PaymentDeclinedError"
+    assert [s["operation"] for s in view["steps"] if s["phase"] == "compensation"] == [
+        "payment.refund_payment", "inventory.release_stock", "order.cancel_order",
+    ]  # fmt: skip
+
+
+def test_a_fault_header_fails_that_operation(api, shop):
+    _, accepted = post(api, headers={"X-Checkout-Fault": "order.confirm"})
+    finish(shop, accepted["order_id"])
+
+    _, view = api("GET", f"/checkouts/{accepted['order_id']}")
+
+    assert view["status"] == "CANCELLED"
+    assert view["reason_code"] == "InjectedFaultError"
+    assert shop.available("SKU-A") == 5
+
+
+def test_the_fault_header_is_refused_in_production(api, shop, monkeypatch):
+    from orchestration.api.settings import get_settings
+
+    monkeypatch.setenv("STAGE", "prod")
+    get_settings.cache_clear()
+
+    status, error = post(api, headers={"X-Checkout-Fault": "order.confirm"})
+
+    assert status == 400
+    assert error["error"]["code"] == "fault_injection_disabled"
+    assert shop.orders() == []
+
+
+def test_the_same_key_and_body_replays_the_same_order_even_after_it_closed(api, shop):
+    _, first = post(api)
+    finish(shop, first["order_id"])
+
+    status, again = post(api)
+
+    assert status == 202
+    assert again == {"order_id": first["order_id"], "status": "CONFIRMED"}
+    assert len(shop.orders()) == 1
+    assert len(shop.payments()) == 1
+
+
+def test_the_same_key_with_another_body_is_a_conflict(api, shop):
+    _, first = post(api)
+    finish(shop, first["order_id"])
+
+    status, error = post(api, body(items=[{"sku": "SKU-A", "quantity": 1}]))
+
+    assert status == 409
+    assert error["error"]["code"] == "idempotency_key_reused"
+    assert shop.available("SKU-A") == 3
+
+
+def test_unknown_order_is_404(api, shop):
+    status, error = api("GET", "/checkouts/ord-000000000000000000000000")
+
+    assert status == 404
+    assert error["error"]["code"] == "checkout_not_found"
+
+
+def test_products_are_listed_and_read_one_by_one(api, shop):
+    status, listed = api("GET", "/products")
+    assert status == 200
+    assert listed["products"][0] == {
+        "sku": "SKU-A", "name": "Product SKU-A", "price": 1_250, "currency": "EUR", "available": 5,
+    }  # fmt: skip
+    status, one = api("GET", "/products/SKU-B")
+    assert status == 200
+    assert one["available"] == 1
+    status, missing = api("GET", "/products/SKU-NOPE")
+    assert status == 404
+    assert missing["error"]["code"] == "product_not_found"
+
+
+BAD_REQUESTS = [
+    pytest.param({"raw_body": "{not json"}, 400, "invalid_json", id="invalid-json"),
+    pytest.param({"payload": body(items=[{"sku": "SKU-A", "quantity": "2"}])}, 422,
+                 "invalid_request", id="wrong-type"),
+    pytest.param({"payload": {"items": [{"sku": "SKU-A", "quantity": 1}]}}, 422,
+                 "invalid_request", id="missing-fields"),
+    pytest.param({"payload": body(items=[{"sku": "SKU-A", "quantity": 0}])}, 422,
+                 "invalid_request", id="zero-quantity"),
+    pytest.param({"payload": body(items=[{"sku": "SKU-A", "quantity": -1}])}, 422,
+                 "invalid_request", id="negative-quantity"),
+    pytest.param({"payload": body(items=[{"sku": "SKU-A", "quantity": 10**9}])}, 422,
+                 "invalid_request", id="huge-quantity"),
+    pytest.param({"payload": body(items=[{"sku": "SKU-NOPE", "quantity": 1}])}, 422,
+                 "unknown_sku", id="unknown-sku"),
+    pytest.param({"payload": body(items=[{"sku": "SKU-A", "quantity": 1}] * 2)}, 422,
+                 "invalid_request", id="duplicate-sku"),
+    pytest.param({"payload": body(price=1)}, 422, "invalid_request", id="client-price"),
+    pytest.param({"raw_body": "{" + " " * 20_000 + "}"}, 413, "body_too_large", id="oversize"),
+    pytest.param({"headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type",
+                 id="content-type"),
+    pytest.param({"key": None}, 400, "idempotency_key_required", id="no-key"),
+    pytest.param({"key": "short"}, 400, "invalid_parameter", id="bad-key"),
+    pytest.param({"headers": {"X-Checkout-Fault": "nope"}}, 400, "invalid_parameter",
+                 id="bad-fault"),
+    pytest.param({"payload": [1, 2]}, 422, "invalid_request", id="not-an-object"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_args", "status", "code"), BAD_REQUESTS)
+def test_bad_input_is_a_4xx_naming_the_problem_and_writes_nothing(
+    api, shop, request_args, status, code
+):
+    answer_status, answer = post(api, **request_args)
+
+    assert answer_status == status
+    assert answer["error"]["code"] == code
+    assert answer["error"]["message"]
+    assert shop.orders() == []
+    assert shop.sfn.list_executions(stateMachineArn=shop.state_machine_arn)["executions"] == []
