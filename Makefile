@@ -12,7 +12,7 @@ STAGE ?= dev
 UNITS := inventory payment order orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo test unit integration saga infrastructure e2e lint fmt diagram \
+.PHONY: help install tools run demo test unit integration saga infrastructure e2e api lint fmt diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -22,7 +22,7 @@ help:
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
-	@echo "make unit | integration | saga | infrastructure | e2e   run one test group"
+	@echo "make unit | integration | saga | api | infrastructure | e2e   run one test group"
 	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
 	@echo "make deploy SERVICE=<inventory|payment|order|orchestration> STAGE=<name>"
 	@echo "make deploy-all STAGE=<name>   every unit, in dependency order"
@@ -63,6 +63,9 @@ unit: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+api: $(STAMP)
+	$(BIN)/python -m pytest tests/api
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration

@@ -1,0 +1,89 @@
+"""docs/openapi.yaml is valid, and true to the handler, the template and the responses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+
+from deploy.templates import functions
+from orchestration.api.handler import app
+from orchestration.api.models import CheckoutRequest
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+def documented_routes(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+
+
+def test_the_document_is_valid_openapi(spec):
+    validate(spec)
+
+
+def test_documented_routes_are_the_template_events_and_the_handler_routes(spec):
+    [api] = [f for f in functions("orchestration") if f.logical_id == "CheckoutApiFunction"]
+    template_routes = {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for event in api.properties["Events"].values()
+    }
+    handler_routes = {  # as registered with the Powertools resolver: /path/<param>
+        (route.method, route.path.replace("<", "{").replace(">", "}"))
+        for route in app._static_routes + app._dynamic_routes
+    }
+    assert documented_routes(spec) == template_routes == handler_routes
+
+
+def test_the_request_schema_is_the_request_model(spec):
+    schema = spec["components"]["schemas"]["CheckoutRequest"]
+    assert set(schema["properties"]) == set(CheckoutRequest.model_fields)
+    assert set(schema["required"]) == {
+        name for name, field in CheckoutRequest.model_fields.items() if field.is_required()
+    }
+
+
+RESPONSE_CASES = [
+    ("GET", "/products", None, {}),
+    ("GET", "/products/SKU-A", None, {}),
+    ("GET", "/products/SKU-NOPE", None, {}),
+    ("GET", "/checkouts/ord-000000000000000000000000", None, {}),
+    ("POST", "/checkouts", {"customer_id": "c", "items": [], "payment_token": "tok_visa"},
+     {"headers": {"Idempotency-Key": "key-openapi-1"}}),
+    ("POST", "/checkouts", {"customer_id": "c", "items": [{"sku": "SKU-A", "quantity": 1}],
+                            "payment_token": "tok_visa"},
+     {"headers": {"Idempotency-Key": "key-openapi-2"}}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body", "kwargs"), RESPONSE_CASES)
+def test_responses_match_the_documented_schema(spec, api, saga, method, path, body, kwargs):
+    saga.add_product("SKU-A", available=3)
+
+    status, answer = api(method, path, body, **kwargs)
+
+    template_path = next(p for p in spec["paths"] if _matches(p, path))
+    responses = spec["paths"][template_path][method.lower()]["responses"]
+    assert str(status) in responses, f"{method} {path} answered an undocumented {status}"
+    documented = responses[str(status)]
+    if "$ref" in documented:
+        documented = spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[-1]]
+    schema = {**documented["content"]["application/json"]["schema"],
+              "components": spec["components"]}  # fmt: skip
+    OAS30Validator(schema).validate(answer)
+
+
+def _matches(template: str, path: str) -> bool:
+    parts, actual = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(parts) == len(actual) and all(
+        p == a or p.startswith("{") for p, a in zip(parts, actual, strict=True)
+    )
