@@ -12,12 +12,13 @@ STAGE ?= dev
 UNITS := inventory payment order orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo test unit integration saga infrastructure e2e api lint fmt diagram \
+.PHONY: help install tools run demo trace test unit integration saga infrastructure e2e api lint fmt diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
 	@echo "make run          set up if needed and serve the whole suite locally on 127.0.0.1:3000"
 	@echo "make demo         run four checkout scenarios against the running local cloud"
+	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
@@ -54,6 +55,10 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/checkout demo
+
+trace: $(STAMP)
+	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id>"; exit 2; }
+	$(BIN)/checkout trace $(ORDER)
 
 test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m pytest

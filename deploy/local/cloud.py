@@ -62,7 +62,11 @@ class LocalCloud:
         from deploy.local.xray_daemon import LocalXRayDaemon
 
         self.say(f"starting the local cloud (stage {config.stage}) ...")
-        self.runtime = LambdaRuntime(config.log_dir, config.max_workers_per_function)
+        from deploy.local.tracing import SegmentEmitter
+
+        emitter = SegmentEmitter((config.host, config.xray_port))
+        self._stops.append(emitter.close)
+        self.runtime = LambdaRuntime(config.log_dir, config.max_workers_per_function, emitter)
         self._stops.append(self.runtime.stop)
         endpoint = AwsEndpoint(self.runtime, config.host, config.aws_port)
         endpoint.start()
@@ -74,7 +78,12 @@ class LocalCloud:
         self.deployment = LocalDeployer(config, self.runtime).deploy_all(progress=self.say)
         self._seed()
         self.gateway = LocalApiGateway(
-            self.runtime, self.deployment.routes, config.host, config.api_port, config.stage
+            self.runtime,
+            self.deployment.routes,
+            config.host,
+            config.api_port,
+            config.stage,
+            emitter,
         )
         self.gateway.start()
         self._stops.append(self.gateway.stop)

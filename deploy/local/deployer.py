@@ -211,8 +211,12 @@ class LocalDeployer:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "CHECKOUT_FUNCTION_ARN": arn,
             "_HANDLER": props["Handler"],
-            "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "CheckoutSaga",
+            # X-Ray in Lambda mode: the SDK reads the trace context the runtime hands each
+            # invocation (_X_AMZN_TRACE_ID) and sends subsegments to the local daemon.
+            "LAMBDA_TASK_ROOT": str(ROOT),
+            "AWS_XRAY_DAEMON_ADDRESS": f"{self.config.host}:{self.config.xray_port}",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
 
     def _state_machine(self, unit: str, logical_id: str, props: dict[str, Any],

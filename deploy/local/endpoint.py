@@ -9,6 +9,7 @@ moto's own WSGI application.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -27,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from deploy.local.moto_tuning import share_interpreter_clients
 from deploy.local.runtime import LambdaRuntime
+from deploy.local.tracing import TraceContext
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 StartResponse = Callable[..., Any]
@@ -40,10 +42,16 @@ class LambdaInvokeMiddleware:
         # transactions can both pass their conditions. DynamoDB applies each request atomically;
         # serializing DynamoDB requests gives the local cloud that same guarantee.
         self._dynamodb = threading.Lock()
+        # moto passes no trace header from StartExecution to the tasks it runs: remember each
+        # execution's trace (its name is the order id) and hand it to the steps ourselves.
+        self._execution_traces: dict[str, TraceContext] = {}
+        self._traces_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         match = _INVOKE.match(environ.get("PATH_INFO", ""))
         if match is None or environ.get("REQUEST_METHOD") != "POST":
+            if environ.get("HTTP_X_AMZ_TARGET", "") == "AWSStepFunctions.StartExecution":
+                self._remember_trace(environ)
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
                 with self._dynamodb:
                     return list(self._moto_app(environ, start_response))
@@ -63,13 +71,35 @@ class LambdaInvokeMiddleware:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         event = json.loads(raw) if raw else {}
-        trace_header = environ.get("HTTP_X_AMZN_TRACE_ID")
+        trace_header = environ.get("HTTP_X_AMZN_TRACE_ID") or self._execution_trace(event)
         outcome = self._runtime.invoke(name, event, trace_header)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if outcome.failed:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
         start_response("200 OK", headers)
         return [json.dumps(outcome.payload).encode()]
+
+    def _remember_trace(self, environ: dict[str, Any]) -> None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)  # moto reads the body after us
+        context = TraceContext.parse(environ.get("HTTP_X_AMZN_TRACE_ID"))
+        try:
+            name = json.loads(raw).get("name")
+        except ValueError:
+            return
+        if context is not None and name:
+            with self._traces_lock:
+                self._execution_traces.setdefault(name, context)
+
+    def _execution_trace(self, event: Any) -> str | None:
+        """The trace of the execution a saga task belongs to (its payload names the order)."""
+        order_id = event.get("order_id") if isinstance(event, dict) else None
+        if not isinstance(order_id, str):
+            return None
+        with self._traces_lock:
+            context = self._execution_traces.setdefault(order_id, TraceContext.new())
+        return context.header(context.parent) if context.parent else f"Root={context.root}"
 
 
 class AwsEndpoint:

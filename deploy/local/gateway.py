@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from deploy.local.deployer import Route
 from deploy.local.runtime import LambdaRuntime
+from deploy.local.tracing import SegmentEmitter, TraceContext, new_segment_id, segment
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 
@@ -30,7 +31,13 @@ class _Server(ThreadingHTTPServer):
 
 class LocalApiGateway:
     def __init__(
-        self, runtime: LambdaRuntime, routes: list[Route], host: str, port: int, stage: str
+        self,
+        runtime: LambdaRuntime,
+        routes: list[Route],
+        host: str,
+        port: int,
+        stage: str,
+        emitter: SegmentEmitter | None = None,
     ) -> None:
         gateway = self
 
@@ -46,6 +53,7 @@ class LocalApiGateway:
                 return  # access lines go through LocalApiGateway.access_log
 
         self.runtime = runtime
+        self.emitter = emitter
         self.routes = routes
         self.stage = stage
         self.access_log: list[str] = []
@@ -81,7 +89,9 @@ class LocalApiGateway:
             return
         route, path_parameters = matched
         event = self._event(request, route, path_parameters, url.query, body)
-        outcome = self.runtime.invoke(route.function, event)
+        trace, segment_id, began = TraceContext.new(), new_segment_id(), time.time()
+        outcome = self.runtime.invoke(route.function, event, trace.header(segment_id))
+        status = 502
         if outcome.failed or not isinstance(outcome.payload, dict):
             self._reply(request, 502, {"message": "Internal server error"})
         else:
@@ -91,7 +101,27 @@ class LocalApiGateway:
             headers = [(k, v) for k, v in (response.get("headers") or {}).items()]
             for key, values in (response.get("multiValueHeaders") or {}).items():
                 headers += [(key, value) for value in values]
-            self._send(request, int(response.get("statusCode", 200)), headers, data)
+            status = int(response.get("statusCode", 200))
+            headers.append(("X-Amzn-Trace-Id", f"Root={trace.root}"))
+            self._send(request, status, headers, data)
+        if self.emitter is not None:
+            self.emitter.emit(
+                segment(
+                    name=f"checkout-api/{self.stage}",
+                    segment_id=segment_id,
+                    context=trace,
+                    start=began,
+                    end=time.time(),
+                    origin="AWS::ApiGateway::Stage",
+                    extra={
+                        "http": {
+                            "request": {"method": request.command, "url": url.path},
+                            "response": {"status": status},
+                        },
+                        "annotations": {"route": f"{route.method} {route.path}"},
+                    },
+                )
+            )
         self.access_log.append(
             f"{request.command} {url.path} -> {route.function} "
             f"{(time.perf_counter() - started) * 1000:.0f} ms"

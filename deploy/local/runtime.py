@@ -23,6 +23,7 @@ from typing import Any
 
 from deploy.local.config import ROOT
 from deploy.local.protocol import WorkerGoneError, receive, send
+from deploy.local.tracing import SegmentEmitter, TraceContext, new_segment_id, segment
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,14 @@ class _Pool:
 
 
 class LambdaRuntime:
-    def __init__(self, log_dir: Path, max_workers_per_function: int) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        max_workers_per_function: int,
+        emitter: SegmentEmitter | None = None,
+    ) -> None:
         self._log_dir = log_dir
+        self._emitter = emitter
         self._max_workers = max_workers_per_function
         self._pools: dict[str, _Pool] = {}
         self._arn_to_name: dict[str, str] = {}
@@ -236,14 +243,36 @@ class LambdaRuntime:
             self._changed.notify_all()
 
     def invoke(self, name: str, event: Any, trace_header: str | None = None) -> InvocationResult:
+        """Run one invocation, recording it as the function's X-Ray segment, as Lambda does."""
         pool = self._pools[name]
+        context = TraceContext.parse(trace_header) or TraceContext.new()
+        segment_id = new_segment_id()
+        started = time.time()
         worker = self._acquire(pool)
         try:
-            result = worker.invoke(event, trace_header)
+            result = worker.invoke(event, context.header(segment_id))
         finally:
             self._release(pool, worker)
         with self._changed:
             pool.invocations += 1
+        if self._emitter is not None:
+            error = None
+            if result.failed:
+                error = {
+                    "type": str(result.payload.get("errorType")),
+                    "message": str(result.payload.get("errorMessage")),
+                }
+            self._emitter.emit(
+                segment(
+                    name=name,
+                    segment_id=segment_id,
+                    context=context,
+                    start=started,
+                    end=time.time(),
+                    origin="AWS::Lambda::Function",
+                    error=error,
+                )
+            )
         return result
 
     def stats(self) -> dict[str, dict[str, int]]:

@@ -38,9 +38,10 @@ class Response:
 
 @dataclass
 class Shop:
-    """The storefront's view: the checkout API over HTTP, nothing else."""
+    """The storefront's view: the checkout API over HTTP (and, for traces, the AWS endpoint)."""
 
     url: str
+    aws_endpoint: str = ""
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
@@ -115,7 +116,7 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             pytest.fail(f"the local cloud did not start:\n{(state_dir / 'cloud.log').read_text()}")
         time.sleep(0.2)
     state = json.loads(state_file.read_text())
-    yield Shop(state["api_url"])
+    yield Shop(state["api_url"], state["aws_endpoint"])
     workers = _worker_pids(process.pid)
     process.send_signal(signal.SIGTERM)
     try:

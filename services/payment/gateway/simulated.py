@@ -23,6 +23,7 @@ from shared.errors import (
     PaymentDeclinedError,
     PaymentProviderUnavailableError,
 )
+from shared.observability import tracer
 
 __all__ = [
     "TOKEN_APPROVED",
@@ -61,6 +62,8 @@ class SimulatedPaymentProvider:
         """The money movements so far, oldest first, as every process sees them."""
         return self._ledger.entries()
 
+    # A subsegment per provider call; never its arguments or response (they carry the token).
+    @tracer.capture_method(capture_response=False)
     def charge(
         self, *, idempotency_key: str, amount: Money, payment_token: str, customer_id: str
     ) -> ChargeResult:
@@ -82,6 +85,7 @@ class SimulatedPaymentProvider:
             # Another process may have recorded the same key since our read: the ledger keeps one.
             return self._replayed_charge(self._record(entry), amount)
 
+    @tracer.capture_method(capture_response=False)
     def refund(
         self, *, idempotency_key: str, charge_idempotency_key: str, amount: Money
     ) -> RefundResult:

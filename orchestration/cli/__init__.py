@@ -1,0 +1,33 @@
+"""The `checkout` command: what a person runs against a checkout API (local cloud or AWS).
+
+    checkout demo [--api URL] [--timeout SECONDS]   four scenarios, each with the outcome expected
+    checkout trace ORDER_ID [--endpoint-url URL | --aws [--profile P] [--region R]]
+                                                    a checkout's X-Ray trace as a tree
+
+Each subcommand lives in its own module and registers itself through `add_parser`; `main` only
+dispatches, so a later `checkout trace` is one more module and one more line below.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from orchestration.cli import demo, trace
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="checkout",
+        description="Talk to a running checkout API (start the local one with `make run`).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    demo.add_parser(commands)
+    trace.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
