@@ -37,6 +37,13 @@ class Money(Contract):
     currency: Currency
 
 
+def stored_money(amount: float | None, currency: str | None) -> Money | None:
+    """Money read back from a stored item (DynamoDB numbers come back as floats), or None."""
+    if amount is None or currency is None:
+        return None
+    return Money(amount=int(amount), currency=currency)
+
+
 class OrderLine(Contract):
     sku: Sku
     quantity: Quantity

@@ -13,7 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from services.inventory.dal.records import ProductRecord, ReservationRecord, ReservedLineAttribute
 from services.inventory.models import Product, Reservation, ReservationStatus
-from shared.contracts import Money, PricedLine
+from shared.contracts import Money, PricedLine, stored_money
 from shared.dynamodb import (
     cancellation_codes,
     dynamodb_errors,
@@ -60,11 +60,7 @@ def _to_reservation(record: ReservationRecord) -> Reservation:
         )
         for line in record.lines
     ]
-    total = (
-        Money(amount=int(record.total_amount), currency=record.currency)
-        if record.total_amount is not None and record.currency is not None
-        else None
-    )
+    total = stored_money(record.total_amount, record.currency)
     return Reservation(
         order_id=record.order_id,
         status=ReservationStatus(record.status),

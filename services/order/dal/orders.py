@@ -13,7 +13,7 @@ from pynamodb.expressions.update import Action
 
 from services.order.dal.records import LineAttribute, OrderRecord
 from services.order.models import Order, OrderStatus
-from shared.contracts import Money, OrderLine
+from shared.contracts import Money, OrderLine, stored_money
 from shared.dynamodb import get_or_none, save_if_new, update_if
 
 
@@ -30,11 +30,7 @@ def _now() -> datetime:
 
 
 def _to_order(record: OrderRecord) -> Order:
-    total = (
-        Money(amount=int(record.total_amount), currency=record.currency)
-        if record.total_amount is not None and record.currency is not None
-        else None
-    )
+    total = stored_money(record.total_amount, record.currency)
     return Order(
         order_id=record.order_id,
         status=OrderStatus(record.status),

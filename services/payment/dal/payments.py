@@ -14,7 +14,7 @@ from pynamodb.expressions.update import Action
 
 from services.payment.dal.records import PaymentRecord
 from services.payment.models import Payment, PaymentStatus
-from shared.contracts import Money
+from shared.contracts import Money, stored_money
 from shared.dynamodb import get_or_none, save_if_new, update_if
 
 
@@ -31,11 +31,7 @@ def _now() -> datetime:
 
 
 def _to_payment(record: PaymentRecord) -> Payment:
-    amount = (
-        Money(amount=int(record.amount), currency=record.currency)
-        if record.amount is not None and record.currency is not None
-        else None
-    )
+    amount = stored_money(record.amount, record.currency)
     return Payment(
         order_id=record.order_id,
         status=PaymentStatus(record.status),
