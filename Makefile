@@ -12,7 +12,7 @@ STAGE ?= dev
 UNITS := inventory payment order orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace test unit integration saga infrastructure e2e api lint fmt diagram \
+.PHONY: help install tools run demo trace bench test unit integration saga infrastructure e2e api lint fmt diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make demo         run four checkout scenarios against the running local cloud"
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
+	@echo "make bench        measure the local cloud (start-up, latency, throughput); see docs/performance.md"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
@@ -55,6 +56,9 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/checkout demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/local_cloud.py
 
 trace: $(STAMP)
 	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id>"; exit 2; }
