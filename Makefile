@@ -88,7 +88,7 @@ infrastructure: $(STAMP) $(TOOLS_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services orchestration deploy tests
+	$(BIN)/mypy shared services orchestration deploy bench tests
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
