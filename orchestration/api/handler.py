@@ -28,10 +28,7 @@ def _json(status: int, body: Any) -> Response[str]:
 
 
 def _header(name: str) -> str | None:
-    value = app.current_event.headers.get(name) or next(
-        (v for k, v in (app.current_event.headers or {}).items() if k.lower() == name.lower()),
-        None,
-    )
+    value = app.current_event.headers.get(name)  # case-insensitive, as HTTP headers are
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 

@@ -182,3 +182,15 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_writes_nothing(
     assert answer["error"]["message"]
     assert shop.orders() == []
     assert shop.sfn.list_executions(stateMachineArn=shop.state_machine_arn)["executions"] == []
+
+
+def test_header_names_are_case_insensitive(api, shop):
+    status, accepted = api(
+        "POST",
+        "/checkouts",
+        body(),
+        headers={"content-type": "application/json; charset=utf-8", "idempotency-key": KEY},
+    )
+
+    assert status == 202
+    assert accepted["status"] == "PENDING"
