@@ -88,6 +88,8 @@ def test_the_trace_command_prints_the_tree_and_refuses_an_unknown_order(shop: Sh
     assert "<- the failed step" in printed
     assert "failed step: charge_payment (PaymentDeclinedError: card declined)" in printed
     assert printed.index("refund_payment") < printed.index("release_stock")
+    assert "execution SUCCEEDED" in printed  # and the Step Functions history, step by step
+    assert "payment.charge_payment" in printed
 
     assert main(["trace", "ord-000000000000000000000000", "--endpoint-url", shop.aws_endpoint]) == 1
-    assert "no trace found" in capsys.readouterr().err
+    assert "no trace and no saga execution found" in capsys.readouterr().err
