@@ -154,6 +154,20 @@ Press Ctrl-C to stop.
 """
 
 
+def _stop_when_orphaned(stopping: threading.Event) -> None:
+    """Stop if whoever started us goes away (`make run` killed by SIGTERM does not pass the
+    signal on): the local cloud must never outlive its launcher."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stopping.wait(0.5):
+            if os.getppid() != parent:
+                print("the launcher went away: stopping", flush=True)
+                stopping.set()
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main() -> int:
     config = LocalCloudConfig()
     cloud = LocalCloud(config, say=lambda line: print(line, flush=True))
@@ -164,6 +178,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    _stop_when_orphaned(stopping)
     try:
         elapsed = cloud.start()
         print(banner(config, elapsed, len(cloud.runtime.function_names())), flush=True)
