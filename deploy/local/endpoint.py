@@ -120,4 +120,5 @@ class AwsEndpoint:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.server_close()
         self._thread.join(timeout=5)

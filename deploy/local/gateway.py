@@ -85,8 +85,14 @@ class LocalApiGateway:
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()
         url = urlsplit(request.path)
-        length = int(request.headers.get("Content-Length") or 0)
+        raw_length = request.headers.get("Content-Length") or "0"
+        if not raw_length.isdigit():
+            request.close_connection = True
+            self._reply(request, 400, {"message": "Invalid Content-Length"})
+            return
+        length = int(raw_length)
         if length > MAX_PAYLOAD_BYTES:
+            request.close_connection = True  # the unread body must not become the next request
             self._reply(request, 413, {"message": "Request Too Long"})
             return
         body = request.rfile.read(length) if length else b""

@@ -71,7 +71,10 @@ class _Worker:
         self._stop_lock = threading.Lock()
 
     def wait_ready(self, timeout: float) -> None:
-        message = self._receive(timeout)
+        try:
+            message = self._receive(timeout)
+        except WorkerGoneError:
+            message = None
         if message is None or message["kind"] != "ready":
             error = (message or {}).get("error", {})
             self.stop()
@@ -82,13 +85,11 @@ class _Worker:
         self.init_ms = message["init_ms"]
 
     def _receive(self, timeout: float) -> dict[str, Any] | None:
+        """The worker's next message; None on timeout; WorkerGoneError if it died."""
         ready, _, _ = select.select([self._from_child], [], [], timeout)
         if not ready:
             return None
-        try:
-            return receive(self._from_child)
-        except WorkerGoneError:
-            return None
+        return receive(self._from_child)
 
     def invoke(self, event: Any, trace_header: str | None) -> InvocationResult:
         timeout = self.function.timeout_seconds
@@ -102,12 +103,12 @@ class _Worker:
             })  # fmt: skip
         except OSError:
             return self._died(started, cold)
-        reply = self._receive(timeout)
+        try:
+            reply = self._receive(timeout)
+        except (WorkerGoneError, OSError):  # it crashed (os._exit, a signal, a broken result)
+            return self._died(started, cold)
         if reply is None:
-            alive = self.process.poll() is None
             self.stop()
-            if not alive:
-                return self._died(started, cold)
             return InvocationResult(
                 payload={
                     "errorType": "Sandbox.Timedout",
@@ -221,6 +222,8 @@ class LambdaRuntime:
                     if worker.alive:
                         pool.busy += 1
                         return worker
+                    worker.stop()  # died while idle: close its pipes
+                    self._all_workers.remove(worker)
                 if pool.busy < self._max_workers:
                     pool.busy += 1
                     break
@@ -240,6 +243,8 @@ class LambdaRuntime:
                 pool.idle.append(worker)
             else:
                 worker.stop()
+                if worker in self._all_workers:
+                    self._all_workers.remove(worker)
             self._changed.notify_all()
 
     def invoke(self, name: str, event: Any, trace_header: str | None = None) -> InvocationResult:

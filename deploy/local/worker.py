@@ -112,7 +112,13 @@ def main() -> int:
             reply = {"kind": "error", "error": _error(error)}
         reply["duration_ms"] = (time.perf_counter() - began) * 1000
         sys.stdout.flush()
-        send(out_fd, reply)
+        try:
+            send(out_fd, reply)
+        except (TypeError, ValueError) as error:  # a result JSON cannot carry
+            send(out_fd, {"kind": "error", "duration_ms": reply["duration_ms"], "error": {
+                "errorType": "Runtime.MarshalError",
+                "errorMessage": f"Unable to marshal response: {error}",
+            }})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -81,7 +81,20 @@ def _replay(
     return CheckoutAccepted(order_id=order_id, status=status)
 
 
+def _confirmed(events: list[dict[str, Any]]) -> bool:
+    """Did ConfirmOrder succeed? After the pivot the order is confirmed whatever follows."""
+    return any(
+        step.state == "ConfirmOrder" and step.outcome == "succeeded"
+        for step in steps_from_history(events, running=False)
+    )
+
+
 def _status(described: dict[str, Any], events: list[dict[str, Any]]) -> CheckoutStatus:
+    if described["status"] != "SUCCEEDED" and _confirmed(events):
+        # e.g. publishing CheckoutConfirmed failed after its retries: the execution failed
+        # (and alarmed), but the order is confirmed and paid; telling the customer FAILED
+        # would invite a second purchase.
+        return "CONFIRMED"
     if described["status"] == "SUCCEEDED":
         for event in reversed(events):
             entered = event.get("stateEnteredEventDetails")
@@ -103,6 +116,12 @@ def checkout_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutView:
     if status == "CANCELLED":
         cancellation = output.get("cancellation", {})
         reason, reason_code = cancellation.get("reason"), cancellation.get("reason_code")
+    elif status == "CONFIRMED" and described["status"] != "SUCCEEDED":
+        total = (
+            (state_input(events, "PublishCheckoutConfirmed") or {})
+            .get("reservation", {})
+            .get("total")
+        )
     elif status == "FAILED":
         parked = state_input(events, "ParkCheckout") or {}
         total = parked.get("reservation", {}).get("total")

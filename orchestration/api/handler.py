@@ -56,6 +56,8 @@ def _checkout_request() -> CheckoutRequest:
         body = json.loads(raw)
     except json.JSONDecodeError as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error.msg}") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, or nesting thousands deep
+        raise ApiError(400, "invalid_json", "the body is not JSON this API accepts") from None
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_request", "the body must be a JSON object")
     try:

@@ -194,3 +194,41 @@ def test_header_names_are_case_insensitive(api, shop):
 
     assert status == 202
     assert accepted["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        '{"customer_id": "c", "items": [{"sku": "SKU-A", "quantity": ' + "9" * 5000 + "}]}",
+        "[" * 5000,
+    ],
+    ids=["5000-digit-number", "deep-nesting"],
+)
+def test_pathological_json_is_a_400_not_a_crash(api, shop, raw_body):
+    status, error = post(api, raw_body=raw_body)
+
+    assert status == 400
+    assert error["error"]["code"] == "invalid_json"
+    assert shop.orders() == []
+
+
+def test_a_confirmed_order_reads_confirmed_even_if_its_event_could_not_be_published(api, shop):
+    # Given the event bus is gone, so publishing CheckoutConfirmed fails after its retries
+    import boto3
+
+    from tests.saga.harness import EVENT_BUS
+
+    boto3.client("events", region_name="us-east-1").delete_event_bus(Name=EVENT_BUS)
+    _, accepted = post(api)
+    finish(shop, accepted["order_id"])
+
+    status, view = api("GET", f"/checkouts/{accepted['order_id']}")
+
+    # Then the execution failed (the alarm fires) but the customer is told the truth: confirmed
+    arn = shop.state_machine_arn.replace(":stateMachine:", ":execution:")
+    described = shop.sfn.describe_execution(executionArn=f"{arn}:{accepted['order_id']}")
+    assert described["status"] == "FAILED"
+    assert status == 200
+    assert view["status"] == "CONFIRMED"
+    assert view["total"] == {"amount": 2_500, "currency": "EUR"}
+    assert shop.order(accepted["order_id"])["status"] == "CONFIRMED"

@@ -28,3 +28,11 @@ class OutOfCoffeeError(Exception):
 
 def boom(event: Any, context: Any) -> None:
     raise OutOfCoffeeError("no coffee left")
+
+
+def crash(event: Any, context: Any) -> None:
+    os._exit(3)  # the process dies mid-invocation, as an out-of-memory kill would
+
+
+def unserialisable(event: Any, context: Any) -> Any:
+    return {"when": object()}

@@ -106,3 +106,22 @@ def test_stop_leaves_no_worker_behind(tmp_path):
     runtime.stop()
 
     assert not Path(f"/proc/{pid}").exists(), "stop() terminates and reaps every worker"
+
+
+def test_a_worker_that_dies_is_a_crash_not_a_timeout(runtime):
+    runtime.register(function("crash", "tests.local.handlers.crash", timeout=30))
+
+    result = runtime.invoke("crash", {})
+
+    assert result.failed is True
+    assert result.payload["errorType"] == "Runtime.ExitError"
+    assert result.duration_ms < 10_000, "reported at once, not after the timeout"
+
+
+def test_a_result_json_cannot_carry_is_a_marshal_error(runtime):
+    runtime.register(function("odd", "tests.local.handlers.unserialisable"))
+
+    result = runtime.invoke("odd", {})
+
+    assert result.failed is True
+    assert result.payload["errorType"] == "Runtime.MarshalError"

@@ -32,6 +32,8 @@ PLATFORM_ERRORS = {
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
 }
 
 # Forward steps, in order, and the compensation state of each (None: the pivot has none).

@@ -201,3 +201,8 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
             roleArn="arn:aws:iam::123456789012:role/checkout-saga-test",
         )["stateMachineArn"]
         yield SagaRig(sfn, arn, dispatcher, sleeps, queue_url, sqs)
+        # An execution still running would write into the next test's fresh moto state.
+        for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")[
+            "executions"
+        ]:
+            wait_for_execution(sfn, execution["executionArn"])
