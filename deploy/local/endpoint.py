@@ -28,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from deploy.local.moto_tuning import share_interpreter_clients
 from deploy.local.runtime import LambdaRuntime
+from deploy.local.serving import BackgroundServer
 from deploy.local.tracing import TraceContext
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
@@ -102,7 +103,7 @@ class LambdaInvokeMiddleware:
         return context.header(context.parent) if context.parent else f"Root={context.root}"
 
 
-class AwsEndpoint:
+class AwsEndpoint(BackgroundServer):
     """moto + the Lambda middleware, served on one port in a background thread."""
 
     def __init__(self, runtime: LambdaRuntime, host: str, port: int) -> None:
@@ -110,15 +111,7 @@ class AwsEndpoint:
         share_interpreter_clients(f"http://{host}:{port}")
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
         app = LambdaInvokeMiddleware(runtime, DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(
+        server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(server)

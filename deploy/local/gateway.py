@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from deploy.local.deployer import Route
 from deploy.local.runtime import LambdaRuntime
+from deploy.local.serving import BackgroundServer
 from deploy.local.tracing import SegmentEmitter, TraceContext, new_segment_id, segment
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
@@ -30,7 +30,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 512  # a burst of storefront clients must queue, not be reset
 
 
-class LocalApiGateway:
+class LocalApiGateway(BackgroundServer):
     def __init__(
         self,
         runtime: LambdaRuntime,
@@ -64,16 +64,7 @@ class LocalApiGateway:
         self.routes = routes
         self.stage = stage
         self.access_log: list[str] = []
-        self._server = _Server((host, port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(_Server((host, port), Handler))
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
