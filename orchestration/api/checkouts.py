@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from orchestration.api import aws
+from orchestration.api import aws, catalog
 from orchestration.api.history import state_input, steps_from_history
 from orchestration.api.models import (
     ApiError,
@@ -47,6 +47,7 @@ def fingerprint(request: CheckoutRequest, fault: str | None) -> str:
 def start_checkout(
     request: CheckoutRequest, idempotency_key: str, fault: str | None, settings: CheckoutApiSettings
 ) -> CheckoutAccepted:
+    _require_known_skus(request, settings)
     order_id = order_id_for(idempotency_key)
     saga_input = SagaInput(
         order_id=order_id,
@@ -61,6 +62,18 @@ def start_checkout(
     except aws.ExecutionAlreadyExistsError:
         return _replay(order_id, saga_input.request_fingerprint, settings)
     return CheckoutAccepted(order_id=order_id, status="PENDING")
+
+
+def _require_known_skus(request: CheckoutRequest, settings: CheckoutApiSettings) -> None:
+    """Refuse unknown skus before a saga starts, so nothing is written for them."""
+    known = catalog.get_products(settings, [line.sku for line in request.items])
+    if known.missing:
+        raise ApiError(
+            422,
+            "unknown_sku",
+            f"unknown sku(s): {', '.join(known.missing)}",
+            [{"field": "items", "problem": f"unknown sku {sku}"} for sku in known.missing],
+        )
 
 
 def _replay(

@@ -87,3 +87,12 @@ def invoke(handler: Any, event: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = handler(event, FakeLambdaContext(handler.__module__))
     return result
+
+
+@pytest.fixture
+def pending_order(orders: OrderSettings) -> dict[str, Any]:
+    """An order the saga created and has not confirmed or cancelled yet."""
+    from services.order.handlers import create_order
+
+    invoke(create_order.lambda_handler, create_event())
+    return stored_order()

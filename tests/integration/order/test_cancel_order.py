@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from services.order.dal.orders import get_order
@@ -28,12 +26,6 @@ from tests.integration.order.conftest import (
     stored_order,
 )
 from tests.support.tables import table_items
-
-
-@pytest.fixture
-def pending_order(orders: Any) -> dict[str, Any]:
-    invoke(create_order.lambda_handler, create_event())
-    return stored_order()
 
 
 def test_cancels_a_pending_order_with_the_reason_of_the_failure(pending_order):

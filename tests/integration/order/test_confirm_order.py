@@ -8,7 +8,7 @@ import pytest
 
 from services.order.dal.orders import get_order
 from services.order.dal.records import OrderRecord
-from services.order.handlers import cancel_order, confirm_order, create_order
+from services.order.handlers import cancel_order, confirm_order
 from shared.errors import (
     AlreadyCompensatedError,
     DependencyUnavailableError,
@@ -23,18 +23,11 @@ from tests.integration.order.conftest import (
     TOTAL,
     cancel_event,
     confirm_event,
-    create_event,
     invoke,
     stale_reads,
     stored_order,
 )
 from tests.support.tables import table_items
-
-
-@pytest.fixture
-def pending_order(orders: Any) -> dict[str, Any]:
-    invoke(create_order.lambda_handler, create_event())
-    return stored_order()
 
 
 def test_confirms_a_pending_order_and_stores_the_charge(pending_order):
