@@ -31,6 +31,8 @@ def _node(name: str, state: dict[str, Any]) -> str:
         return f'    {name}[["{name}: {state.get("Error", "")}"]]'
     if kind == "Pass":
         return f'    {name}>"{name}"]'
+    if kind == "Choice":
+        return f'    {name}{{"{name}"}}'
     resource = str(state.get("Resource", ""))
     service = resource.split(":::")[-1].split(":")[0] if ":::" in resource else "task"
     if service == "lambda":
@@ -40,7 +42,13 @@ def _node(name: str, state: dict[str, Any]) -> str:
 
 def _retry_label(retry: dict[str, Any]) -> str:
     names = retry["ErrorEquals"]
-    what = "any error" if names == ["States.ALL"] else "transient errors"
+    what = (
+        "any error"
+        if names == ["States.ALL"]
+        else "throttles"
+        if names == ["Lambda.TooManyRequestsException"]
+        else "transient errors"
+    )
     return (
         f"retry {what} {retry.get('MaxAttempts', 3)}x, {retry.get('IntervalSeconds', 1)}s "
         f"x{retry.get('BackoffRate', 2.0)} up to {retry.get('MaxDelaySeconds', '-')}s"
@@ -65,6 +73,11 @@ def render_mermaid(definition: dict[str, Any]) -> str:
     for name, state in states.items():
         if "Next" in state:
             lines.append(f"    {name} --> {state['Next']}")
+        for choice in state.get("Choices", []):
+            label = f"{choice['Variable'].removeprefix('$.')} = {choice['StringEquals']}"
+            lines.append(f'    {name} -- "{label}" --> {choice["Next"]}')
+        if "Default" in state:
+            lines.append(f'    {name} -- "otherwise" --> {state["Default"]}')
         for retry in state.get("Retry", []):
             lines.append(f'    {name} -. "{_retry_label(retry)}" .-> {name}')
         for catch in state.get("Catch", []):

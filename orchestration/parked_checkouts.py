@@ -1,10 +1,12 @@
 """Checkouts the saga parked for an operator.
 
-A checkout is parked when a compensation kept failing after its retries, or when the confirmation
-(the pivot) failed in a way that leaves its outcome unknown, so refunding could be wrong.
+A checkout is parked when a compensation kept failing after its retries, when the confirmation
+(the pivot) failed in a way that leaves its outcome unknown, so refunding could be wrong, or when
+the reconciler's recoveries of a dead execution kept dying.
 
-The state machine writes these items itself (DynamoDB service integration); this module is how an
-operator, a runbook or a test reads them back.
+The state machine writes these items itself (DynamoDB service integration); the reconciler writes
+the same item when it parks; this module is how an operator, a runbook or a test reads them back,
+and how `checkout retry` clears one once a new rollback is under way.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import DeleteError
 from pynamodb.models import Model
+
+from shared.dynamodb import bind_models, dynamodb_errors, get_or_none, is_condition_failure
 
 
 class ParkedCheckoutRecord(Model):
@@ -45,25 +50,61 @@ class ParkedCheckout(BaseModel):
 
 
 def bind_parked_table(table_name: str, region: str) -> None:
-    from shared.dynamodb import bind_models
-
     bind_models({ParkedCheckoutRecord: table_name}, region=region)
+
+
+def _to_parked(record: ParkedCheckoutRecord) -> ParkedCheckout:
+    return ParkedCheckout(
+        order_id=record.order_id,
+        stuck_step=record.stuck_step,
+        error=record.error,
+        stuck_failure=json.loads(record.stuck_failure),
+        original_failure=json.loads(record.original_failure),
+        reservation=json.loads(record.reservation),
+        payment=json.loads(record.payment),
+        execution_arn=record.execution_arn,
+        parked_at=record.parked_at,
+    )
 
 
 def list_parked() -> list[ParkedCheckout]:
     """Every parked checkout, oldest first."""
-    parked = [
-        ParkedCheckout(
-            order_id=record.order_id,
-            stuck_step=record.stuck_step,
-            error=record.error,
-            stuck_failure=json.loads(record.stuck_failure),
-            original_failure=json.loads(record.original_failure),
-            reservation=json.loads(record.reservation),
-            payment=json.loads(record.payment),
-            execution_arn=record.execution_arn,
-            parked_at=record.parked_at,
-        )
-        for record in ParkedCheckoutRecord.scan()
-    ]
+    with dynamodb_errors("Scan parked checkouts"):
+        parked = [_to_parked(record) for record in ParkedCheckoutRecord.scan()]
     return sorted(parked, key=lambda item: item.parked_at)
+
+
+def find_parked(order_id: str) -> ParkedCheckout | None:
+    record = get_or_none(ParkedCheckoutRecord, order_id)
+    return _to_parked(record) if record is not None else None
+
+
+def park(checkout: ParkedCheckout) -> None:
+    """Write the record the state machine's ParkCheckout writes (the reconciler parks so)."""
+    record = ParkedCheckoutRecord(
+        order_id=checkout.order_id,
+        stuck_step=checkout.stuck_step,
+        error=checkout.error,
+        stuck_failure=json.dumps(checkout.stuck_failure),
+        original_failure=json.dumps(checkout.original_failure),
+        reservation=json.dumps(checkout.reservation),
+        payment=json.dumps(checkout.payment),
+        execution_arn=checkout.execution_arn,
+        parked_at=checkout.parked_at,
+    )
+    with dynamodb_errors("PutItem parked checkout"):
+        record.save()
+
+
+def clear_parked(order_id: str, execution_arn: str) -> bool:
+    """Delete the record if it still describes `execution_arn` (not a newer parking)."""
+    try:
+        with dynamodb_errors("DeleteItem parked checkout"):
+            ParkedCheckoutRecord(order_id).delete(
+                condition=ParkedCheckoutRecord.execution_arn == execution_arn
+            )
+    except DeleteError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True

@@ -50,3 +50,52 @@ ENDINGS = {
     "CheckoutCancelled": "CANCELLED",
     "CheckoutFailed": "FAILED",
 }
+
+
+class Lane(StrEnum):
+    """Where an execution runs: `RouteCheckout` sends a recovery input to its lane."""
+
+    FORWARD = "forward"  # a new checkout
+    COMPENSATE = "compensate"  # roll back everything before the pivot, newest first
+    CONFIRM = "confirm"  # the pivot may have landed: finish it forward (or park)
+    PARK = "park"  # the execution was parking: park again (record, metric, event)
+
+
+# If an execution dies in this state, the lane its recovery resumes in. None: it died before its
+# own lane began, so the recovery takes the lane the dead execution was started for. Every state
+# of the ASL file is here (a test proves it), so a new state cannot be left without a rule.
+RESUME_LANE: dict[str, Lane | None] = {
+    "PrepareCheckout": None,
+    "RouteCheckout": None,
+    # before the pivot nothing can land any more once the execution is dead, except what was in
+    # flight, and a compensation leaves a tombstone that refuses it: roll everything back
+    "CreateOrder": Lane.COMPENSATE,
+    "ReserveStock": Lane.COMPENSATE,
+    "ChargePayment": Lane.COMPENSATE,
+    # the pivot was scheduled: it may have landed (or still land), so never roll back blindly
+    "ConfirmOrder": Lane.CONFIRM,
+    "ConfirmOrderUncertain": Lane.CONFIRM,
+    "PublishCheckoutConfirmed": Lane.CONFIRM,
+    "CheckoutConfirmed": Lane.CONFIRM,
+    "RefundPayment": Lane.COMPENSATE,
+    "ReleaseStock": Lane.COMPENSATE,
+    "CancelOrder": Lane.COMPENSATE,
+    "PublishCheckoutCancelled": Lane.COMPENSATE,
+    "CheckoutCancelled": Lane.COMPENSATE,
+    # a compensation was stuck: run the rollback again (it parks again if it still cannot finish)
+    "RefundPaymentStuck": Lane.COMPENSATE,
+    "ReleaseStockStuck": Lane.COMPENSATE,
+    "CancelOrderStuck": Lane.COMPENSATE,
+    "ParkCheckout": Lane.PARK,
+    "CountParkedCheckout": Lane.PARK,
+    "PublishCheckoutFailed": Lane.PARK,
+    "CheckoutFailed": Lane.PARK,
+}
+
+# The lane an operator's retry of a parked checkout takes, by the parked record's stuck_step.
+RETRY_LANE = {
+    "confirm_order": Lane.CONFIRM,
+    "refund_payment": Lane.COMPENSATE,
+    "release_stock": Lane.COMPENSATE,
+    "cancel_order": Lane.COMPENSATE,
+}

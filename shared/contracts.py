@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from shared.faults import normalize
 
 MAX_LINES_PER_ORDER = 25  # DynamoDB transactions hold 100 items; 25 keeps reserve well inside
 MAX_QUANTITY_PER_LINE = 1_000
@@ -23,7 +32,9 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY_PER_LINE)]
 MinorUnits = Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR_UNITS)]
 PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,64}$")]
-FaultName = Annotated[str, StringConstraints(pattern=r"^(inventory|payment|order)\.[a-z_]+$")]
+# A fault schedule (shared.faults): validated wherever it is read, kept in its canonical text.
+FaultSchedule = Annotated[str, AfterValidator(normalize)]
+Attempt = Annotated[int, Field(ge=0, le=1_000)]  # $$.State.RetryCount of the task
 Reason = Annotated[str, StringConstraints(max_length=1_000)]
 ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -93,10 +104,12 @@ class SagaFailure(Contract):
 
 
 class TaskInput(Contract):
-    """Fields every task receives. `fault` names one operation to fail (non-production only)."""
+    """Fields every task receives: the order, the fault schedule of this checkout (non-production
+    only) and which attempt of the task this is (the state machine's retry count)."""
 
     order_id: OrderId
-    fault: FaultName | None = None
+    fault: FaultSchedule | None = None
+    attempt: Attempt = 0
 
 
 # --- order service ------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ A handler module is then one line of wiring:
 
 It parses the event into the task's contract (bad payload -> InvalidInputError, nothing written),
 sets the log correlation id and trace annotations (`order_id`, `step`, `phase`, `outcome`), honours
-an injected fault outside production, emits one metric set per invocation (step, outcome), and
+the checkout's fault schedule outside production (`shared.faults`: refuse, fail transiently, hang,
+crash before or after the work, deliver twice), emits one metric set per invocation, and
 lets errors propagate so Lambda reports the exception class name as `errorType` — the name the
 state machine matches. `shared.read_function` is its sibling for reads outside the saga.
 """
@@ -25,14 +26,17 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
+from shared import faults
 from shared.contracts import Contract, TaskInput, summarize
 from shared.errors import (
     CheckoutError,
+    DependencyUnavailableError,
     ErrorKind,
     InjectedFaultError,
     InvalidInputError,
     error_kind,
 )
+from shared.faults import Fault, FaultKind, parse_schedule
 from shared.observability import METRICS_NAMESPACE, Outcome, Phase, logger, tracer
 from shared.settings import BaseSettings
 
@@ -72,6 +76,8 @@ def saga_task(
     settings: Callable[[], SettingsT],
 ) -> Callable[[Callable[[InputT, SettingsT], BaseModel]], LambdaHandler]:
     """Wrap `logic(task, settings) -> output model` as a Lambda entry point for one saga step."""
+    if fault_name not in faults.OPERATIONS:
+        raise ValueError(f"{fault_name!r} is not an operation of shared.faults.OPERATIONS")
 
     def decorate(logic: Callable[[InputT, SettingsT], BaseModel]) -> LambdaHandler:
         @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
@@ -87,9 +93,8 @@ def saga_task(
             try:
                 config = settings()
                 task = parse_task(event, input_model)
-                if task.fault == fault_name and config.fault_injection_enabled:
-                    raise InjectedFaultError(f"fault injected into {fault_name} for this checkout")
-                result = logic(task, config)
+                fault = _scheduled_fault(task, fault_name, config)
+                result = _run_with_fault(fault, fault_name, lambda: logic(task, config), context)
             except Exception as error:
                 _record(step, report_failure(error, "step failed"), started)
                 raise
@@ -99,6 +104,40 @@ def saga_task(
         return lambda_handler  # type: ignore[no-any-return]  # powertools decorators are untyped
 
     return decorate
+
+
+def _scheduled_fault(task: TaskInput, fault_name: str, config: BaseSettings) -> Fault | None:
+    if task.fault is None or not config.fault_injection_enabled:
+        return None
+    fault = parse_schedule(task.fault).get(fault_name)
+    return fault if fault is not None and fault.applies(task.attempt) else None
+
+
+def _run_with_fault(
+    fault: Fault | None, fault_name: str, work: Callable[[], BaseModel], context: Any
+) -> BaseModel:
+    """Do the work as the fault says. A crash or a hang ends the process: no answer, no metric."""
+    if fault is None:
+        return work()
+    injected = f"fault injected into {fault_name} ({fault}) for this checkout"
+    match fault.kind:
+        case FaultKind.BUSINESS:
+            raise InjectedFaultError(injected)
+        case FaultKind.TRANSIENT:
+            raise DependencyUnavailableError(injected)
+        case FaultKind.CRASH_BEFORE_COMMIT:
+            logger.warning("crashing before the work", extra={"fault": str(fault)})
+            faults.effects.crash()
+        case FaultKind.DUPLICATE:
+            work()  # the first delivery; its answer is lost in the duplication
+    result = work()
+    if fault.kind is FaultKind.CRASH_AFTER_COMMIT:
+        logger.warning("crashing after the work", extra={"fault": str(fault)})
+        faults.effects.crash()
+    elif fault.kind is FaultKind.TIMEOUT:
+        logger.warning("hanging past the timeout", extra={"fault": str(fault)})
+        faults.effects.hang(context)
+    return result
 
 
 # Shared with read_function. stacklevel=3: the log line's location is the handler that called.

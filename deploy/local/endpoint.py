@@ -2,9 +2,12 @@
 
 moto's Step Functions interpreter, running in this process, calls every service over HTTP at
 localhost:$MOTO_PORT; pointing MOTO_PORT at this endpoint makes its Lambda calls come here, where
-the middleware runs the real handler and answers as Lambda does (200, and on error the
-`X-Amz-Function-Error: Unhandled` header with `{"errorType", "errorMessage"}`). Everything else is
-moto's own WSGI application.
+the middleware runs the real handler and answers as Lambda does: 200, and on a function error
+(crashes and timeouts included) the `X-Amz-Function-Error: Unhandled` header with
+`{"errorType", "errorMessage"}`; a throttle is a 429 `TooManyRequestsException` and a fault of the
+runtime itself a 500 `ServiceException`, both with the request id botocore expects. Never an HTML
+500: moto's interpreter turns that into `States.Runtime` and fails the whole execution. Everything
+else is moto's own WSGI application.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
@@ -60,21 +64,30 @@ class LambdaInvokeMiddleware:
             return result
         name = self._runtime.resolve(unquote(match.group("name")))
         if name is None:
-            body = json.dumps({"Type": "User", "message": f"Function not found: {match['name']}"})
-            start_response(
-                "404 Not Found",
-                [
-                    ("Content-Type", "application/json"),
-                    ("x-amzn-ErrorType", "ResourceNotFoundException"),
-                ],
-            )
-            return [body.encode()]
+            return _lambda_refusal(
+                start_response, "404 Not Found", "ResourceNotFoundException",
+                f"Function not found: {match['name']}",
+            )  # fmt: skip
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         event = json.loads(raw) if raw else {}
         trace_header = environ.get("HTTP_X_AMZN_TRACE_ID") or self._execution_trace(event)
-        outcome = self._runtime.invoke(name, event, trace_header)
-        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+        try:
+            # The engine's invocations are synchronous: at the concurrency limit Lambda throttles
+            # them (the saga retries Lambda.TooManyRequestsException); it never queues them.
+            outcome = self._runtime.invoke(name, event, trace_header, when_busy="throttle")
+        except Exception as error:  # a fault of the local runtime: what Lambda's own faults are
+            logging.getLogger(__name__).exception("local runtime fault")
+            return _lambda_refusal(
+                start_response, "500 Internal Server Error", "ServiceException", str(error)
+            )
+        if outcome.throttled:
+            return _lambda_refusal(
+                start_response, "429 Too Many Requests", "TooManyRequestsException",
+                "Rate Exceeded.", reason="ReservedFunctionConcurrentInvocationLimitExceeded",
+            )  # fmt: skip
+        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST"),
+                   ("x-amzn-RequestId", str(uuid.uuid4()))]  # fmt: skip
         if outcome.failed:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
         start_response("200 OK", headers)
@@ -101,6 +114,25 @@ class LambdaInvokeMiddleware:
         with self._traces_lock:
             context = self._execution_traces.setdefault(order_id, TraceContext.new())
         return context.header(context.parent) if context.parent else f"Root={context.root}"
+
+
+def _lambda_refusal(
+    start_response: StartResponse, status: str, code: str, message: str, reason: str | None = None
+) -> list[bytes]:
+    """An error of the Lambda service, shaped so botocore (and so the engine) parses it: a JSON
+    body, the error type header, and a request id (moto's interpreter reads it for the cause)."""
+    body: dict[str, str] = {"Type": "User" if status[0] == "4" else "Service", "message": message}
+    if reason:
+        body["Reason"] = reason
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+        ],
+    )
+    return [json.dumps(body).encode()]
 
 
 class AwsEndpoint(BackgroundServer):

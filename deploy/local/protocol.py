@@ -1,10 +1,13 @@
-"""Frames between the runtime and its workers: a 4-byte big-endian length, then UTF-8 JSON."""
+"""Messages between the runtime and its workers: JSON frames on a pipe, one owner per end.
+
+`multiprocessing.connection.Connection` does the framing, the polling and a close that is safe to
+call twice (it forgets its descriptor), so a pipe end is closed exactly once, by whoever owns it.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import struct
+from multiprocessing.connection import Connection
 from typing import Any
 
 
@@ -12,26 +15,36 @@ class WorkerGoneError(Exception):
     """The other end closed the pipe (the worker died, or the runtime went away)."""
 
 
-def send(fd: int, message: dict[str, Any]) -> None:
+def reader(fd: int) -> Connection:
+    return Connection(fd, readable=True, writable=False)
+
+
+def writer(fd: int) -> Connection:
+    return Connection(fd, readable=False, writable=True)
+
+
+def send(connection: Connection, message: dict[str, Any]) -> None:
+    """Send one message; TypeError/ValueError if it is not JSON, WorkerGoneError if nobody reads."""
     data = json.dumps(message).encode()
-    view = memoryview(struct.pack(">I", len(data)) + data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    try:
+        connection.send_bytes(data)
+    except OSError as error:  # EPIPE, or the connection was closed
+        raise WorkerGoneError(str(error)) from error
 
 
-def _read_exactly(fd: int, size: int) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = os.read(fd, remaining)
-        if not chunk:
-            raise WorkerGoneError("pipe closed")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+def arrives_within(connection: Connection, timeout: float) -> bool:
+    """True when a message (or the writer's death) is waiting to be received."""
+    try:
+        return connection.poll(timeout)
+    except (EOFError, OSError):
+        return True  # receive() reports it
 
 
-def receive(fd: int) -> dict[str, Any]:
-    (size,) = struct.unpack(">I", _read_exactly(fd, 4))
-    message: dict[str, Any] = json.loads(_read_exactly(fd, size))
+def receive(connection: Connection) -> dict[str, Any]:
+    """The next message, waiting for it; WorkerGoneError if the writer died or the pipe closed."""
+    try:
+        data = connection.recv_bytes()
+    except (EOFError, OSError) as error:
+        raise WorkerGoneError(str(error) or "pipe closed") from error
+    message: dict[str, Any] = json.loads(data)
     return message

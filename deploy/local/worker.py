@@ -14,9 +14,10 @@ import signal
 import sys
 import time
 import traceback
+from multiprocessing.connection import Connection
 from typing import Any
 
-from deploy.local.protocol import WorkerGoneError, receive, send
+from deploy.local.protocol import WorkerGoneError, reader, receive, send, writer
 
 
 class LocalContext:
@@ -82,7 +83,7 @@ def _error(error: BaseException) -> dict[str, Any]:
 
 
 def main() -> int:
-    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+    requests, replies = reader(int(sys.argv[1])), writer(int(sys.argv[2]))
     handler_path = os.environ["_HANDLER"]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runtime stops us; Ctrl-C is for it
     started = time.perf_counter()
@@ -93,12 +94,12 @@ def main() -> int:
         _key_schema_check()
     except BaseException as error:  # report why this function cannot start, then stop
         traceback.print_exc()
-        send(out_fd, {"kind": "init_error", "error": _error(error)})
+        send(replies, {"kind": "init_error", "error": _error(error)})
         return 1
-    send(out_fd, {"kind": "ready", "init_ms": int((time.perf_counter() - started) * 1000)})
+    send(replies, {"kind": "ready", "init_ms": int((time.perf_counter() - started) * 1000)})
     while True:
         try:
-            request = receive(in_fd)
+            request = receive(requests)
         except WorkerGoneError:
             return 0  # the runtime went away: so do we
         os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_header") or ""
@@ -113,12 +114,19 @@ def main() -> int:
         reply["duration_ms"] = (time.perf_counter() - began) * 1000
         sys.stdout.flush()
         try:
-            send(out_fd, reply)
-        except (TypeError, ValueError) as error:  # a result JSON cannot carry
-            send(out_fd, {"kind": "error", "duration_ms": reply["duration_ms"], "error": {
-                "errorType": "Runtime.MarshalError",
-                "errorMessage": f"Unable to marshal response: {error}",
-            }})  # fmt: skip
+            _answer(replies, reply)
+        except WorkerGoneError:
+            return 0  # the runtime went away while we worked
+
+
+def _answer(replies: Connection, reply: dict[str, Any]) -> None:
+    try:
+        send(replies, reply)
+    except (TypeError, ValueError) as error:  # a result JSON cannot carry
+        send(replies, {"kind": "error", "duration_ms": reply["duration_ms"], "error": {
+            "errorType": "Runtime.MarshalError",
+            "errorMessage": f"Unable to marshal response: {error}",
+        }})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestration.api import aws
+from orchestration import aws
 from orchestration.api.settings import CheckoutApiSettings
 from shared.contracts import GetProductsOutput
 

@@ -6,8 +6,9 @@ import hashlib
 import json
 from typing import Any
 
-from orchestration.api import aws, catalog
-from orchestration.api.history import state_input, steps_from_history
+from orchestration import aws
+from orchestration.api import catalog
+from orchestration.history import state_input, steps_from_history
 from orchestration.api.models import (
     ApiError,
     CheckoutAccepted,

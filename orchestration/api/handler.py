@@ -13,8 +13,9 @@ from orchestration.api import catalog, checkouts
 from orchestration.api.errors import dependency_unavailable, validation_error
 from orchestration.api.models import MAX_BODY_BYTES, ApiError, CheckoutRequest, IdempotencyKey
 from orchestration.api.settings import get_settings
-from shared.contracts import FaultName, OrderId, Sku
+from shared.contracts import OrderId, Sku
 from shared.errors import DependencyUnavailableError
+from shared.faults import FaultScheduleError, normalize
 from shared.observability import logger, tracer
 
 FAULT_HEADER = "X-Checkout-Fault"
@@ -42,7 +43,6 @@ def _checked(adapter: TypeAdapter[str], value: str | None, what: str) -> str:
 _IDEMPOTENCY_KEY = TypeAdapter(IdempotencyKey)
 _ORDER_ID = TypeAdapter(OrderId)
 _SKU = TypeAdapter(Sku)
-_FAULT = TypeAdapter(FaultName)
 
 
 def _checkout_request() -> CheckoutRequest:
@@ -72,7 +72,10 @@ def _fault() -> str | None:
         return None
     if get_settings().is_production:
         raise ApiError(400, "fault_injection_disabled", f"{FAULT_HEADER} is refused in production")
-    return _checked(_FAULT, requested, FAULT_HEADER)
+    try:
+        return normalize(requested)
+    except FaultScheduleError as error:
+        raise ApiError(400, "invalid_fault_schedule", f"{FAULT_HEADER}: {error}") from None
 
 
 @app.post("/checkouts")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from shared.contracts import (
     MAX_LINES_PER_ORDER,
     CustomerId,
-    FaultName,
+    FaultSchedule,
     OrderLine,
     PaymentToken,
 )
@@ -46,7 +46,7 @@ class SagaInput(BaseModel):
     customer_id: str
     items: list[dict[str, Any]]
     payment_token: str
-    fault: FaultName | None
+    fault: FaultSchedule | None
     request_fingerprint: str  # a replayed key must carry the same request
 
 

@@ -86,7 +86,7 @@ def _clients(args: argparse.Namespace) -> tuple[Any, Any, str | None]:
 
 def _execution_steps(sfn: Any, state_machine_arn: str | None, order_id: str) -> list[str] | None:
     """The steps from the execution history, one line each, or None if there is no execution."""
-    from orchestration.api.history import steps_from_history
+    from orchestration.history import steps_from_history
 
     if state_machine_arn is None:
         return None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.api import aws
+from orchestration import aws
 from orchestration.api.handler import lambda_handler
 from orchestration.api.settings import get_settings
 from tests.saga.conftest import SagaRig

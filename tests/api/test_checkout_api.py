@@ -165,8 +165,12 @@ BAD_REQUESTS = [
                  id="content-type"),
     pytest.param({"key": None}, 400, "idempotency_key_required", id="no-key"),
     pytest.param({"key": "short"}, 400, "invalid_parameter", id="bad-key"),
-    pytest.param({"headers": {"X-Checkout-Fault": "nope"}}, 400, "invalid_parameter",
+    pytest.param({"headers": {"X-Checkout-Fault": "nope"}}, 400, "invalid_fault_schedule",
                  id="bad-fault"),
+    pytest.param({"headers": {"X-Checkout-Fault": "shipping.send=timeout"}}, 400,
+                 "invalid_fault_schedule", id="fault-unknown-operation"),
+    pytest.param({"headers": {"X-Checkout-Fault": "order.confirm=explode"}}, 400,
+                 "invalid_fault_schedule", id="fault-unknown-kind"),
     pytest.param({"payload": [1, 2]}, 422, "invalid_request", id="not-an-object"),
 ]  # fmt: skip
 

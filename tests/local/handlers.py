@@ -36,3 +36,8 @@ def crash(event: Any, context: Any) -> None:
 
 def unserialisable(event: Any, context: Any) -> Any:
     return {"when": object()}
+
+
+def slow(event: Any, context: Any) -> dict[str, Any]:
+    time.sleep(float(event.get("seconds", 0.5)))
+    return {"pid": os.getpid()}

@@ -125,3 +125,72 @@ def test_a_result_json_cannot_carry_is_a_marshal_error(runtime):
 
     assert result.failed is True
     assert result.payload["errorType"] == "Runtime.MarshalError"
+
+
+def test_a_worker_that_dies_while_starting_is_a_function_error_not_an_exception(runtime):
+    # Killed during its cold start (the chaos experiment's KeyError('RequestId') came from here):
+    # Lambda answers the invocation with Runtime.ExitError; it never fails the caller's request.
+    runtime.register(function("dies", "tests.local.dies_at_start.lambda_handler"))
+
+    result = runtime.invoke("dies", {})
+
+    assert result.failed is True
+    assert result.payload["errorType"] == "Runtime.ExitError"
+    assert "exit status 9" in result.payload["errorMessage"]
+
+
+def test_a_busy_function_throttles_as_lambda_does_after_a_short_wait(tmp_path):
+    runtime = LambdaRuntime(
+        tmp_path / "logs", max_workers_per_function=2, throttle_after_seconds=0.2
+    )
+    runtime.register(function("slow", "tests.local.handlers.slow"))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        busy = [pool.submit(runtime.invoke, "slow", {"seconds": 1.5}) for _ in range(2)]
+        while runtime.stats()["slow"]["workers"] < 2 or runtime.busy("slow") < 2:
+            pass
+        throttled = runtime.invoke("slow", {"seconds": 0}, when_busy="throttle")
+        assert all(not future.result().failed for future in busy)
+
+    assert throttled.throttled is True
+    assert throttled.failed is True
+    assert runtime.invoke("slow", {"seconds": 0}, when_busy="throttle").failed is False
+    runtime.stop()
+
+
+def test_a_throttled_call_takes_a_worker_that_frees_up_within_the_wait(runtime):
+    runtime.register(function("slow", "tests.local.handlers.slow"))  # waits up to 3 s
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        busy = [pool.submit(runtime.invoke, "slow", {"seconds": 0.5}) for _ in range(2)]
+        while runtime.busy("slow") < 2:
+            pass
+        queued = runtime.invoke("slow", {"seconds": 0}, when_busy="throttle")
+        assert all(not future.result().failed for future in busy)
+
+    assert queued.failed is False
+
+
+def test_an_invocation_that_may_wait_queues_for_a_free_worker(runtime):
+    runtime.register(function("slow", "tests.local.handlers.slow"))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: runtime.invoke("slow", {"seconds": 0.5}), range(3)))
+
+    assert [result.failed for result in results] == [False, False, False]
+    assert len({result.payload["pid"] for result in results}) == 2
+
+
+def test_stop_while_invocations_run_answers_them_and_leaves_no_worker(tmp_path):
+    runtime = LambdaRuntime(tmp_path / "logs", max_workers_per_function=2)
+    runtime.register(function("slow", "tests.local.handlers.slow"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        running = [pool.submit(runtime.invoke, "slow", {"seconds": 5}) for _ in range(2)]
+        while runtime.busy("slow") < 2 or runtime.stats()["slow"]["cold_starts"] < 2:
+            pass
+        pids = runtime.worker_pids()
+        runtime.stop()
+        results = [future.result(timeout=10) for future in running]
+
+    assert [result.payload["errorType"] for result in results] == ["Runtime.ExitError"] * 2
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids)

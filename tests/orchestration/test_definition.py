@@ -34,7 +34,11 @@ PLATFORM_ERRORS = {
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.Unknown",
+    "Runtime.ExitError",
+    "Runtime.Unknown",
 }
+# What Lambda reports for a dead or failed execution environment: retried like other transients.
+CRASHES = {"Runtime.ExitError", "Runtime.Unknown", "Sandbox.Timedout"}
 
 # Forward steps, in order, and the compensation state of each (None: the pivot has none).
 STEPS = [
@@ -63,7 +67,7 @@ def _follow(definition: dict[str, Any], start: str) -> list[str]:
     states = _states(definition)
     while current and current not in chain:
         chain.append(current)
-        current = states[current].get("Next")
+        current = states[current].get("Next") or states[current].get("Default")
     return chain
 
 
@@ -120,6 +124,49 @@ def test_every_action_failure_runs_every_compensation_done_so_far_newest_first(d
         assert [c["ErrorEquals"] for c in states[action]["Catch"]] == [["States.ALL"]], action
 
 
+def _lambda_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: state
+        for name, state in _states(definition).items()
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke"
+    }
+
+
+def test_every_lambda_task_retries_crashes_and_throttles(definition):
+    # A crash (killed worker, out of memory) is the most common fault: every action and every
+    # compensation is idempotent, so it is retried, and a compensation parks only after that.
+    for name, state in _lambda_tasks(definition).items():
+        retried = {n for rule in state["Retry"] for n in rule["ErrorEquals"]}
+        assert retried >= CRASHES | {"Lambda.TooManyRequestsException"}, name
+
+
+def test_every_lambda_task_tells_the_function_which_attempt_it_is(definition):
+    # The fault schedule (`transient*3`) counts attempts with the state machine's own counter.
+    for name, state in _lambda_tasks(definition).items():
+        assert state["Parameters"]["Payload"]["attempt.$"] == "$$.State.RetryCount", name
+
+
+def test_a_recovery_resumes_in_the_lane_it_names_and_a_new_checkout_runs_forward(definition):
+    states = _states(definition)
+    assert states["PrepareCheckout"]["Next"] == "RouteCheckout"
+    route = states["RouteCheckout"]
+    lanes = {c["StringEquals"]: c["Next"] for c in route["Choices"]}
+    assert all(c["Variable"] == "$.recovery.resume" for c in route["Choices"])
+    assert lanes == {
+        "compensate": "RefundPayment",
+        "confirm": "ConfirmOrder",
+        "park": "ParkCheckout",
+    }
+    assert route["Default"] == "CreateOrder"
+    # the compensate lane is the whole rollback, newest first
+    assert [s for s in _follow(definition, "RefundPayment") if s in COMPENSATIONS] == [
+        c for _, c in reversed(STEPS) if c
+    ]
+    assert (
+        '"recovery":{"resume":"forward"}' in states["PrepareCheckout"]["Parameters"]["checkout.$"]
+    )
+
+
 def test_the_pivot_compensates_only_errors_raised_before_it_writes(definition):
     # confirm_order raises these before touching the order; anything else (a timeout, a Lambda
     # fault) may come after the order was confirmed, and refunding a confirmed order is wrong.
@@ -147,10 +194,13 @@ def test_a_failing_compensation_parks_the_order_and_ends_failed(definition):
     states = _states(definition)
     for compensation in COMPENSATIONS:
         state = states[compensation]
-        assert state["Retry"][0]["MaxAttempts"] > states["CreateOrder"]["Retry"][0]["MaxAttempts"]
-        assert set(state["Retry"][0]["ErrorEquals"]) == set(
-            states["CreateOrder"]["Retry"][0]["ErrorEquals"]
-        )
+        [retry] = state["Retry"]
+        action_retries = states["CreateOrder"]["Retry"]
+        [transient] = [rule for rule in action_retries if "Sandbox.Timedout" in rule["ErrorEquals"]]
+        assert retry["MaxAttempts"] > transient["MaxAttempts"]
+        assert set(retry["ErrorEquals"]) == {
+            name for rule in action_retries for name in rule["ErrorEquals"]
+        }
         [catch] = state["Catch"]
         chain = _follow(definition, catch["Next"])
         assert "ParkCheckout" in chain, compensation

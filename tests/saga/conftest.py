@@ -21,11 +21,13 @@ from orchestration.parked_checkouts import (
     bind_parked_table,
     list_parked,
 )
+from shared import faults
 from tests.saga.harness import (
     EVENT_BUS,
     PARKED_TABLE,
     REGION,
     ExecutionResult,
+    InProcessEffects,
     LambdaDispatcher,
     RetrySleepRecorder,
     substitutions,
@@ -187,6 +189,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
         return dispatcher.invoke(function_name, body, response)
 
     monkeypatch.setattr(LambdaBackend, "invoke", dispatch)
+    monkeypatch.setattr(faults, "effects", InProcessEffects())
     monkeypatch.setattr(retrier_decl, "time", sleeps.module)
 
     with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):

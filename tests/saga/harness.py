@@ -67,6 +67,27 @@ class Invocation:
     outcome: str  # "ok" or the errorType reported to the state machine
 
 
+class SandboxEnded(BaseException):
+    """An injected crash or hang ended the execution environment (a BaseException, so nothing in
+    the handler mistakes it for an error it could report)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+class InProcessEffects:
+    """`shared.faults.effects` for handlers run in the test process: end the invocation the way
+    the Lambda service reports a dead or timed-out environment, without killing pytest."""
+
+    def crash(self) -> None:
+        raise SandboxEnded("Runtime.ExitError", "Error: Runtime exited with error: signal: killed")
+
+    def hang(self, context: Any) -> None:
+        raise SandboxEnded("Sandbox.Timedout", "Task timed out (injected hang)")
+
+
 @dataclass
 class LambdaDispatcher:
     """Stands in for the Lambda service: runs the real handler for each invoked function."""
@@ -107,6 +128,8 @@ class LambdaDispatcher:
 
         try:
             result = handler(payload, FakeLambdaContext(function_name=name))
+        except SandboxEnded as ended:  # an injected crash or hang: the process is gone
+            return self._error(name, payload, ended.error_type, ended.message, response_headers)
         except Exception as error:  # what the Lambda runtime does with an unhandled exception
             return self._error(name, payload, type(error).__name__, str(error), response_headers)
         with self._lock:

@@ -17,7 +17,14 @@ from orchestration.definition import load_definition
 
 pytestmark = pytest.mark.saga
 
-FORWARD = ["PrepareCheckout", "CreateOrder", "ReserveStock", "ChargePayment", "ConfirmOrder"]
+FORWARD = [
+    "PrepareCheckout",
+    "RouteCheckout",
+    "CreateOrder",
+    "ReserveStock",
+    "ChargePayment",
+    "ConfirmOrder",
+]
 
 
 def checkout(
@@ -93,7 +100,7 @@ def test_out_of_stock_cancels_with_reason_and_charges_nothing(catalog):
 
     assert result.status == "SUCCEEDED"  # a clean rollback is a business outcome
     assert result.path == [
-        "PrepareCheckout", "CreateOrder", "ReserveStock",
+        "PrepareCheckout", "RouteCheckout", "CreateOrder", "ReserveStock",
         "ReleaseStock", "CancelOrder", "PublishCheckoutCancelled", "CheckoutCancelled",
     ]  # fmt: skip
     order = catalog.order("order-1000")
@@ -277,3 +284,72 @@ def test_a_confirmation_with_an_unknown_outcome_is_parked_never_refunded(catalog
     assert catalog.available("SKU-A") == 8
     assert compensations_in_order(catalog) == []
     assert_one_event(catalog, "CheckoutFailed", "order-1000")
+
+
+# --- fault schedules: crashes, hangs, transient failures and duplicates, on the real definition ---
+
+
+def test_a_single_crash_in_a_compensation_is_retried_not_parked(catalog):
+    # The chaos run parked 7 orders after one crash each: Runtime.ExitError was not retried.
+    result = catalog.run(checkout(fault="order.confirm; payment.refund=crash_after_commit"))
+
+    assert result.status == "SUCCEEDED"
+    assert catalog.dispatcher.outcomes("refund-payment") == ["Runtime.ExitError", "ok"]
+    assert catalog.parked() == []
+    assert [p["status"] for p in catalog.payments()] == ["REFUNDED"]
+    assert len(refunds(catalog)) == 1, "the refund that landed before the crash is not repeated"
+    assert catalog.order("order-1000")["status"] == "CANCELLED"
+    assert_one_event(catalog, "CheckoutCancelled", "order-1000")
+
+
+@pytest.mark.parametrize("kind", ["crash_before_commit", "crash_after_commit", "timeout"])
+def test_an_action_that_dies_or_hangs_is_retried_and_charges_once(catalog, kind):
+    result = catalog.run(checkout(fault=f"payment.charge={kind}"))
+
+    assert result.status == "SUCCEEDED"
+    error = "Sandbox.Timedout" if kind == "timeout" else "Runtime.ExitError"
+    assert catalog.dispatcher.outcomes("charge-payment") == [error, "ok"]
+    assert len(charges(catalog)) == 1
+    assert catalog.order("order-1000")["status"] == "CONFIRMED"
+
+
+def test_transient_k_fails_k_times_then_the_step_succeeds(catalog):
+    result = catalog.run(checkout(fault="inventory.reserve=transient*3"))
+
+    assert result.status == "SUCCEEDED"
+    assert catalog.dispatcher.outcomes("reserve-stock") == ["DependencyUnavailableError"] * 3 + [
+        "ok"
+    ]
+    assert catalog.available("SKU-A") == 8
+
+
+def test_more_transient_failures_than_an_action_retries_roll_the_checkout_back(catalog):
+    result = catalog.run(checkout(fault="payment.charge=transient*9"))
+
+    assert result.path[-3:] == ["CancelOrder", "PublishCheckoutCancelled", "CheckoutCancelled"]
+    assert catalog.order("order-1000")["reason_code"] == "DependencyUnavailableError"
+    assert charges(catalog) == []
+    assert catalog.available("SKU-A") == 10
+
+
+def test_a_duplicated_delivery_of_every_step_changes_nothing(catalog):
+    schedule = "; ".join(
+        f"{op}=duplicate"
+        for op in ("order.create", "inventory.reserve", "payment.charge", "order.confirm")
+    )
+
+    result = catalog.run(checkout(fault=schedule))
+
+    assert result.status == "SUCCEEDED"
+    assert len(charges(catalog)) == 1
+    assert catalog.available("SKU-A") == 8
+    assert catalog.order("order-1000")["status"] == "CONFIRMED"
+
+
+def test_a_confirmation_that_hangs_after_landing_is_replayed_not_refunded(catalog):
+    result = catalog.run(checkout(fault="order.confirm=timeout"))
+
+    assert result.status == "SUCCEEDED"
+    assert catalog.dispatcher.outcomes("confirm-order") == ["Sandbox.Timedout", "ok"]
+    assert refunds(catalog) == []
+    assert catalog.order("order-1000")["status"] == "CONFIRMED"

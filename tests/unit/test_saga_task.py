@@ -13,8 +13,10 @@ import pytest
 from pydantic import BaseModel
 
 import shared.saga_task as saga_task_module
+from shared import faults
 from shared.contracts import Money, Quantity, ReserveStockInput, TaskInput
 from shared.errors import (
+    DependencyUnavailableError,
     InjectedFaultError,
     InvalidInputError,
     OutOfStockError,
@@ -294,7 +296,7 @@ def test_a_fault_naming_another_operation_is_not_raised_here(fault):
     result = call(handler_for(logic), event(fault=fault))
 
     assert len(logic.calls) == 1
-    assert logic.calls[0][0].fault == fault
+    assert logic.calls[0][0].fault == (fault and f"{fault}=business")
     assert result["total"] == {"amount": 300, "currency": "EUR"}
 
 
@@ -305,3 +307,102 @@ def test_a_malformed_fault_is_invalid_input_not_ignored():
         call(handler_for(logic), event(fault="inventory.Reserve"))
 
     assert logic.calls == []
+
+
+# --- the kinds of a fault schedule ----------------------------------------------------------------
+
+
+class ProcessEnded(BaseException):
+    """What the fake process effects raise instead of killing the test process."""
+
+
+@dataclass
+class FakeProcess:
+    events: list[str] = field(default_factory=list)
+
+    def crash(self) -> None:
+        self.events.append("crash")
+        raise ProcessEnded("crash")
+
+    def hang(self, context: Any) -> None:
+        self.events.append("hang")
+        raise ProcessEnded("hang")
+
+
+@pytest.fixture
+def process(monkeypatch: pytest.MonkeyPatch) -> FakeProcess:
+    fake = FakeProcess()
+    monkeypatch.setattr(faults, "effects", fake)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("kind", "logic_runs", "ended_by"),
+    [
+        ("crash_before_commit", 0, "crash"),
+        ("crash_after_commit", 1, "crash"),
+        ("timeout", 1, "hang"),
+    ],
+)
+def test_a_crash_or_a_hang_ends_the_process_before_or_after_the_work(
+    process, outcomes, kind, logic_runs, ended_by
+):
+    logic = SpyLogic()
+
+    with pytest.raises(ProcessEnded):
+        call(handler_for(logic), event(fault=f"{FAULT}={kind}"))
+
+    assert len(logic.calls) == logic_runs
+    assert process.events == [ended_by]
+    assert outcomes == [], "a process that dies records no outcome"
+
+
+def test_transient_k_fails_the_first_k_attempts_then_lets_the_work_run(outcomes):
+    logic = SpyLogic()
+    handler = handler_for(logic)
+
+    for attempt in range(3):
+        with pytest.raises(DependencyUnavailableError, match="transient\\*3"):
+            call(handler, event(fault=f"{FAULT}=transient*3", attempt=attempt))
+    result = call(handler, event(fault=f"{FAULT}=transient*3", attempt=3))
+
+    assert len(logic.calls) == 1
+    assert result["order_id"] == ORDER
+    assert [outcome for _, outcome in outcomes] == [Outcome.TRANSIENT_ERROR] * 3 + [Outcome.OK]
+
+
+def test_a_crash_applies_to_its_first_attempt_only_by_default(process):
+    logic = SpyLogic()
+
+    result = call(handler_for(logic), event(fault=f"{FAULT}=crash_after_commit", attempt=1))
+
+    assert result["order_id"] == ORDER
+    assert process.events == []
+
+
+def test_duplicate_delivers_the_work_twice_and_answers_the_second():
+    logic = SpyLogic()
+
+    result = call(handler_for(logic), event(fault=f"{FAULT}=duplicate"))
+
+    assert len(logic.calls) == 2
+    assert result["order_id"] == ORDER
+
+
+def test_a_business_fault_applies_on_every_attempt():
+    logic = SpyLogic()
+
+    with pytest.raises(InjectedFaultError):
+        call(handler_for(logic), event(fault=FAULT, attempt=5))
+
+    assert logic.calls == []
+
+
+@pytest.mark.parametrize("stage", ["prod", "prod-eu"])
+def test_no_kind_of_fault_touches_a_production_stage(process, stage):
+    logic = SpyLogic()
+
+    call(handler_for(logic, stage=stage), event(fault=f"{FAULT}=crash_before_commit"))
+
+    assert process.events == []
+    assert len(logic.calls) == 1

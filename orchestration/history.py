@@ -85,3 +85,13 @@ def state_input(events: list[dict[str, Any]], state: str) -> dict[str, Any] | No
             parsed: dict[str, Any] = json.loads(entered["input"])
             return parsed
     return None
+
+
+def last_entered_state(events: list[dict[str, Any]]) -> str | None:
+    """The state the execution was in when it ended (the last one it entered)."""
+    for event in reversed(events):
+        entered = event.get("stateEnteredEventDetails")
+        if entered is not None:
+            name: str = entered["name"]
+            return name
+    return None

@@ -1,4 +1,5 @@
-"""The API's only contact with AWS: Step Functions and the inventory's get_products function.
+"""The orchestration's contact with AWS: Step Functions, the inventory's get_products function,
+and (for the reconciler) the saga's own metric and event bus.
 
 Clients are made on first use (not at import) and honour AWS_ENDPOINT_URL, so the same code talks
 to AWS, to the local cloud, or to moto in tests. AWS faults become DependencyUnavailableError.
@@ -7,6 +8,8 @@ to AWS, to the local cloud, or to moto in tests. AWS faults become DependencyUna
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -14,6 +17,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import DependencyUnavailableError
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 
 class ExecutionAlreadyExistsError(Exception):
@@ -89,3 +96,60 @@ def invoke_function(function_arn: str, payload: dict[str, Any]) -> dict[str, Any
         )
     result: dict[str, Any] = body
     return result
+
+
+def list_closed_executions(
+    state_machine_arn: str, status: str, started_after: datetime
+) -> Iterator[dict[str, Any]]:
+    """Executions in `status`, newest first, until one started before `started_after`."""
+    kwargs: dict[str, Any] = {
+        "stateMachineArn": state_machine_arn,
+        "statusFilter": status,
+        "maxResults": 100,
+    }
+    try:
+        while True:
+            page = _client("stepfunctions").list_executions(**kwargs)
+            for execution in page["executions"]:
+                if execution["startDate"] < started_after:
+                    return
+                yield execution
+            if not page.get("nextToken"):
+                return
+            kwargs["nextToken"] = page["nextToken"]
+    except (ClientError, BotoCoreError) as error:
+        raise _unavailable("ListExecutions", error) from error
+
+
+def put_event(bus_name: str, detail_type: str, detail: dict[str, Any]) -> None:
+    """One domain event on the saga's bus, as the state machine publishes them."""
+    entry = {
+        "EventBusName": bus_name,
+        "Source": "checkout.saga",
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail),
+    }
+    try:
+        response = _client("events").put_events(Entries=[entry])
+    except (ClientError, BotoCoreError) as error:
+        raise _unavailable("PutEvents", error) from error
+    if response.get("FailedEntryCount"):
+        raise DependencyUnavailableError(f"PutEvents refused {detail_type}: {response['Entries']}")
+
+
+def count_parked_checkout(stage: str) -> None:
+    """The metric the parked-checkouts alarm watches (the same datum the state machine sends)."""
+    try:
+        _client("cloudwatch").put_metric_data(
+            Namespace="CheckoutSaga",
+            MetricData=[
+                {
+                    "MetricName": "CheckoutsParked",
+                    "Unit": "Count",
+                    "Value": 1,
+                    "Dimensions": [{"Name": "stage", "Value": stage}],
+                }
+            ],
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise _unavailable("PutMetricData", error) from error

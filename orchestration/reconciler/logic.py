@@ -1,0 +1,173 @@
+"""Carry out the reconciler's plans: start a recovery execution, or park the order.
+
+Everything here is safe to run twice or concurrently: a recovery's name and input follow from the
+dead execution alone, so Step Functions starts it once (a second start finds it running with the
+same input, or refuses the name once it closed), and parking writes the same record again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orchestration import aws
+from orchestration.parked_checkouts import ParkedCheckout, clear_parked, find_parked, park
+from orchestration.reconciler.settings import ReconcilerSettings
+from orchestration.recovery import (
+    CLOSED_UNFINISHED,
+    RECONCILER_STEP,
+    ParkOrder,
+    Plan,
+    Skip,
+    StartRecovery,
+    execution_name,
+    parse_execution_name,
+    plan,
+    plan_retry,
+)
+from shared.observability import logger
+
+
+@dataclass(frozen=True)
+class Outcome:
+    execution: str  # the execution reconciled
+    action: str  # skipped | recovery_started | already_recovered | parked
+    detail: str
+    recovery: str | None = None  # the recovery execution's name, when one was started
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "execution": self.execution,
+            "action": self.action,
+            "detail": self.detail,
+            "recovery": self.recovery,
+        }
+
+
+class NotParkedError(Exception):
+    """`checkout retry` of an order that is not parked."""
+
+
+class StillRunningError(Exception):
+    """`checkout retry` while an execution of the order still runs: it would race the rollback."""
+
+
+def reconcile_execution(execution_arn: str, settings: ReconcilerSettings) -> Outcome:
+    """Look at one execution and, if it died unfinished, bring its order to an end."""
+    name = execution_arn.rsplit(":", 1)[-1]
+    described = aws.describe_execution(execution_arn)
+    if described is None:
+        return Outcome(name, "skipped", "no such execution")
+    decided = plan(described, aws.execution_history(execution_arn))
+    return _carry_out(decided, name, settings)
+
+
+def sweep(settings: ReconcilerSettings, now: datetime | None = None) -> list[Outcome]:
+    """Reconcile every execution that closed unfinished within the lookback and has no recovery.
+
+    The net under the status-change events: a missed or failed delivery is found here.
+    """
+    since = (now or datetime.now(UTC)) - timedelta(minutes=settings.reconcile_lookback_minutes)
+    outcomes = []
+    for status in CLOSED_UNFINISHED:
+        for execution in aws.list_closed_executions(settings.state_machine_arn, status, since):
+            order_id, number = parse_execution_name(execution["name"])
+            successor = aws.execution_arn(
+                settings.state_machine_arn, execution_name(order_id, number + 1)
+            )
+            if aws.describe_execution(successor) is not None:
+                continue  # recovered already
+            outcome = reconcile_execution(execution["executionArn"], settings)
+            if outcome.action != "skipped":
+                outcomes.append(outcome)
+    return outcomes
+
+
+def retry_parked(order_id: str, settings: ReconcilerSettings) -> Outcome:
+    """An operator's `checkout retry`: run the parked checkout's rollback (or pivot) again."""
+    parked = find_parked(order_id)
+    if parked is None:
+        raise NotParkedError(f"order {order_id} is not parked")
+    described = aws.describe_execution(parked.execution_arn)
+    if described is None:
+        raise NotParkedError(f"the execution that parked {order_id} no longer exists")
+    number = parse_execution_name(described["name"])[1] + 1
+    while True:  # the next free recovery number (a retry may have been retried already)
+        later = aws.describe_execution(
+            aws.execution_arn(settings.state_machine_arn, execution_name(order_id, number))
+        )
+        if later is None:
+            break
+        if later["status"] == "RUNNING":
+            raise StillRunningError(f"{later['name']} is still running; wait for it to end")
+        number += 1
+    decided = plan_retry(
+        parked.model_dump(), described, aws.execution_history(parked.execution_arn), number
+    )
+    outcome = _carry_out(decided, described["name"], settings)
+    # The new execution is durable now (and watched by the reconciler): the old record goes,
+    # unless the retry has already parked the order again under a new execution.
+    clear_parked(order_id, parked.execution_arn)
+    return outcome
+
+
+def _carry_out(decided: Plan, name: str, settings: ReconcilerSettings) -> Outcome:
+    if isinstance(decided, Skip):
+        return Outcome(name, "skipped", decided.reason)
+    if isinstance(decided, StartRecovery):
+        logger.info(
+            "starting a recovery",
+            extra={"order_id": decided.order_id, "recovery": decided.name, "lane": decided.lane},
+        )
+        try:
+            aws.start_execution(settings.state_machine_arn, decided.name, decided.input)
+        except aws.ExecutionAlreadyExistsError:
+            return Outcome(name, "already_recovered", decided.reason, decided.name)
+        return Outcome(name, "recovery_started", decided.reason, decided.name)
+    _park(decided, settings)
+    return Outcome(name, "parked", decided.reason)
+
+
+def _park(decided: ParkOrder, settings: ReconcilerSettings) -> None:
+    """Park as the state machine parks: the record, the alarm's metric, the CheckoutFailed event."""
+    logger.warning("parking the checkout", extra={"order_id": decided.order_id})
+    state = decided.state
+    stuck_failure = {"Error": "RecoveryExhausted", "Cause": decided.reason}
+    reservation = state.get("reservation") or {"lines": [], "total": None}
+    park(
+        ParkedCheckout(
+            order_id=decided.order_id,
+            stuck_step=RECONCILER_STEP,
+            error=stuck_failure["Error"],
+            stuck_failure=stuck_failure,
+            original_failure=state.get("failure"),
+            reservation=reservation,
+            payment=state.get("payment") or {"charge_id": None},
+            execution_arn=decided.execution_arn,
+            parked_at=datetime.now(UTC).isoformat(),
+        )
+    )
+    aws.count_parked_checkout(settings.stage)
+    aws.put_event(
+        settings.checkout_event_bus_name,
+        "CheckoutFailed",
+        {
+            "version": "1",
+            "order_id": decided.order_id,
+            "customer_id": state.get("customer_id"),
+            "total": reservation.get("total"),
+            "stuck_step": RECONCILER_STEP,
+            "error": stuck_failure["Error"],
+        },
+    )
+
+
+__all__ = [
+    "NotParkedError",
+    "Outcome",
+    "StillRunningError",
+    "reconcile_execution",
+    "retry_parked",
+    "sweep",
+]
