@@ -6,7 +6,7 @@ BUNDLE := python3 -m deploy.bundle
 inventory_functions := ReserveStockFunction ReleaseStockFunction GetProductsFunction
 payment_functions := ChargePaymentFunction RefundPaymentFunction
 order_functions := CreateOrderFunction ConfirmOrderFunction CancelOrderFunction
-orchestration_functions := CheckoutApiFunction
+orchestration_functions := CheckoutApiFunction ReconcilerFunction
 
 $(addprefix build-,$(inventory_functions)):
 	$(BUNDLE) code --service inventory --out "$(ARTIFACTS_DIR)"

@@ -21,8 +21,9 @@ def _millis(start: datetime, end: datetime) -> int:
 
 
 class _OpenStep:
-    def __init__(self, state: str, started: datetime) -> None:
+    def __init__(self, state: str, started: datetime, execution: str) -> None:
         self.state = state
+        self.execution = execution
         self.started = started
         self.attempts = 0
         self.error: str | None = None
@@ -32,6 +33,7 @@ class _OpenStep:
         info = STEPS[self.state]
         outcome = "running" if running else "succeeded" if self.last_result == "ok" else "failed"
         return CheckoutStep(
+            execution=self.execution,
             state=self.state,
             operation=info.label,
             phase=info.phase.value,
@@ -43,7 +45,9 @@ class _OpenStep:
         )
 
 
-def steps_from_history(events: list[dict[str, Any]], *, running: bool) -> list[CheckoutStep]:
+def steps_from_history(
+    events: list[dict[str, Any]], *, running: bool, execution: str = ""
+) -> list[CheckoutStep]:
     """One entry per Task state entered, in order, with attempts, duration and last error."""
     steps: list[CheckoutStep] = []
     current: _OpenStep | None = None
@@ -55,7 +59,7 @@ def steps_from_history(events: list[dict[str, Any]], *, running: bool) -> list[C
                 steps.append(current.close(event["timestamp"]))
                 current = None
             if entered["name"] in STEPS:
-                current = _OpenStep(entered["name"], event["timestamp"])
+                current = _OpenStep(entered["name"], event["timestamp"], execution)
             continue
         if current is None:
             continue

@@ -22,6 +22,7 @@ returns a plan; `orchestration.reconciler` carries plans out.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,27 @@ def parse_execution_name(name: str) -> tuple[str, int]:
     if mark and number.isdigit() and order_id:
         return order_id, int(number)
     return name, 0
+
+
+def execution_chain(
+    describe: Callable[[str], dict[str, Any] | None], state_machine_arn: str, order_id: str
+) -> list[dict[str, Any]]:
+    """The order's executions, described, in order: its saga, then each recovery (or retry)."""
+    chain: list[dict[str, Any]] = []
+    prefix = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+    while True:
+        described = describe(f"{prefix}:{execution_name(order_id, len(chain))}")
+        if described is None:
+            return chain
+        chain.append(described)
+
+
+def recovery_of(described: dict[str, Any]) -> dict[str, Any] | None:
+    """What a recovery execution was started for (`recovery` of its input), None for a saga."""
+    recovery = _execution_input(described).get("recovery")
+    if not isinstance(recovery, dict) or recovery.get("resume", Lane.FORWARD) == Lane.FORWARD:
+        return None
+    return recovery
 
 
 @dataclass(frozen=True)
@@ -107,7 +129,8 @@ def plan_retry(
     else:  # parked by the reconciler after its recoveries died: resume where the last one was
         lane, state, where = _resume_point(described, events)
         reason = f"an operator retried the checkout; the last execution {_why(described, where)}"
-    return _start(order_id, number, lane, state, described, reason)
+    # A retry means the cause was dealt with: faults injected into the checkout are not replayed.
+    return _start(order_id, number, lane, {**state, "fault": None}, described, reason)
 
 
 def _start(
@@ -155,10 +178,20 @@ def _execution_input(described: dict[str, Any]) -> dict[str, Any]:
 
 def _why(described: dict[str, Any], where: str | None) -> str:
     said = f"execution {described['name']} ended {described['status']} in {where or 'its start'}"
-    error, cause = described.get("error"), described.get("cause")
+    error, cause = described.get("error"), _message(described.get("cause"))
     if error and cause:
         return f"{said} ({error}: {cause})"
     return f"{said} ({error})" if error else said
+
+
+def _message(cause: str | None) -> str | None:
+    """A Lambda error's cause is its JSON report; the message is what a person needs."""
+    try:
+        report = json.loads(cause or "")
+    except ValueError:
+        return cause
+    message = report.get("errorMessage") if isinstance(report, dict) else None
+    return str(message) if message else cause
 
 
 def _abandoned_error(described: dict[str, Any]) -> str:

@@ -99,3 +99,26 @@ RETRY_LANE = {
     "release_stock": Lane.COMPENSATE,
     "cancel_order": Lane.COMPENSATE,
 }
+
+# The compensations in the order the rollback runs them (newest first).
+ROLLBACK = ("refund_payment", "release_stock", "cancel_order")
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a parked checkout still holds, from where its rollback stopped."""
+
+    stock: bool
+    money: bool
+    order: str  # what the order record reads
+
+
+def held_after_parking(stuck_step: str) -> Held:
+    if stuck_step in ROLLBACK:
+        done = ROLLBACK[: ROLLBACK.index(stuck_step)]
+        return Held(stock="release_stock" not in done, money="refund_payment" not in done,
+                    order="PENDING")  # fmt: skip
+    if stuck_step == "confirm_order":
+        return Held(stock=True, money=True, order="PENDING or CONFIRMED (the outcome is unknown)")
+    # parked by the reconciler: the dead executions may have stopped anywhere
+    return Held(stock=True, money=True, order="unknown: read the order before acting")

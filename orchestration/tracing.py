@@ -144,10 +144,11 @@ def _documents(trace: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(segment["Document"]) for segment in trace["Segments"]]
 
 
-def find_checkout_trace(
+def find_checkout_traces(
     xray: Any, order_id: str, *, since: timedelta = timedelta(hours=6), use_filter: bool = True
-) -> CheckoutTrace | None:
-    """The trace holding the order's steps, or None. `use_filter=False` scans (local cloud)."""
+) -> list[CheckoutTrace]:
+    """Every trace holding the order's steps, oldest first: the saga's, and on AWS one per
+    recovery the reconciler started. `use_filter=False` scans (local cloud)."""
     end = datetime.now(UTC) + timedelta(minutes=1)
     start = end - since
     kwargs: dict[str, Any] = {"StartTime": start, "EndTime": end}
@@ -160,13 +161,24 @@ def find_checkout_trace(
         if not page.get("NextToken"):
             break
         kwargs["NextToken"] = page["NextToken"]
+    found = []
     for offset in range(0, len(trace_ids), 5):  # BatchGetTraces takes at most 5 ids
         for trace in xray.batch_get_traces(TraceIds=trace_ids[offset : offset + 5])["Traces"]:
             documents = _documents(trace)
             if _mentions_order(documents, order_id):
                 roots = build_tree(trace["Id"], documents)
-                return CheckoutTrace(order_id, trace["Id"], roots, documents)
-    return None
+                found.append(CheckoutTrace(order_id, trace["Id"], roots, documents))
+    # A status poll's trace mentions the order too; keep the ones that hold saga steps.
+    with_steps = [trace for trace in found if trace.steps] or found[:1]
+    return sorted(with_steps, key=lambda trace: min((r.start for r in trace.roots), default=0.0))
+
+
+def find_checkout_trace(
+    xray: Any, order_id: str, *, since: timedelta = timedelta(hours=6), use_filter: bool = True
+) -> CheckoutTrace | None:
+    """The first trace holding the order's steps, or None."""
+    traces = find_checkout_traces(xray, order_id, since=since, use_filter=use_filter)
+    return traces[0] if traces else None
 
 
 _MARKS = {"action": "→", "compensation": "↩"}

@@ -35,6 +35,7 @@ class LocalCloud:
         self.runtime: Any = None
         self.gateway: Any = None
         self.xray: Any = None
+        self.events: Any = None
 
     def start(self) -> float:
         """Bring everything up; return the start-up time in seconds."""
@@ -57,6 +58,7 @@ class LocalCloud:
         os.environ["AWS_ENDPOINT_URL"] = config.aws_endpoint
         from deploy.local.deployer import LocalDeployer
         from deploy.local.endpoint import AwsEndpoint
+        from deploy.local.events import LocalEventBridge
         from deploy.local.gateway import LocalApiGateway
         from deploy.local.runtime import LambdaRuntime
         from deploy.local.xray_daemon import LocalXRayDaemon
@@ -76,6 +78,18 @@ class LocalCloud:
         self.xray.start()
         self._stops.append(self.xray.stop)
         self.deployment = LocalDeployer(config, self.runtime).deploy_all(progress=self.say)
+        self.events = LocalEventBridge(
+            self.runtime,
+            self.deployment.rules,
+            self.deployment.schedules,
+            config.schedule_seconds,
+        )
+        self.events.start()
+        self._stops.append(self.events.stop)
+        self.say(
+            f"  events: {len(self.deployment.rules)} rule(s), {len(self.deployment.schedules)} "
+            f"schedule(s) every {config.schedule_seconds:g}s (CHECKOUT_SCHEDULE_SECONDS)"
+        )
         self._seed()
         self.gateway = LocalApiGateway(
             self.runtime,
@@ -113,6 +127,8 @@ class LocalCloud:
             "api_url": self.config.api_url,
             "aws_endpoint": self.config.aws_endpoint,
             "state_machine_arn": self.deployment.state_machine_arn,
+            "stage": self.config.stage,
+            "event_bus": self.deployment.event_bus,
             "tables": self.deployment.tables,
             "startup_seconds": round(elapsed, 3),
             "pid": os.getpid(),

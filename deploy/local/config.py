@@ -27,6 +27,10 @@ class LocalCloudConfig:
     max_workers_per_function: int = field(
         default_factory=lambda: int(os.environ.get("CHECKOUT_MAX_WORKERS", "8"))
     )
+    # The templates' schedules (the reconciler's sweep) run this often locally, in seconds.
+    schedule_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("CHECKOUT_SCHEDULE_SECONDS", "10"))
+    )
     project: str = "checkout"
     stage: str = field(default_factory=lambda: os.environ.get("CHECKOUT_STAGE", "local"))
     state_dir: Path = field(

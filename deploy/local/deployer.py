@@ -39,9 +39,25 @@ class Route:
     pattern: re.Pattern[str]
 
 
+@dataclass(frozen=True)
+class EventRule:
+    """A function's `EventBridgeRule` event: the pattern (intrinsics resolved) and its target."""
+
+    function: str
+    pattern: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    function: str
+    expression: str  # as in the template, e.g. rate(5 minutes); locally every few seconds
+
+
 @dataclass
 class Deployment:
     routes: list[Route] = field(default_factory=list)
+    rules: list[EventRule] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
     state_machine_arn: str = ""
     event_bus: str = ""
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
@@ -193,6 +209,16 @@ class LocalDeployer:
                 method = event["Properties"]["Method"].upper()
                 path = event["Properties"]["Path"]
                 self.deployment.routes.append(Route(method, path, name, _route_pattern(path)))
+            elif event["Type"] == "EventBridgeRule":
+                pattern = resolver.resolve(event["Properties"]["Pattern"])
+                self.deployment.rules.append(EventRule(name, pattern))
+            elif event["Type"] == "Schedule":
+                expression = str(resolver.resolve(event["Properties"]["Schedule"]))
+                self.deployment.schedules.append(Schedule(name, expression))
+            else:
+                raise TemplateError(
+                    f"{logical_id}: event type {event['Type']} has no local equivalent"
+                )
 
     def _runtime_environment(self, name: str, arn: str, props: dict[str, Any]) -> dict[str, str]:
         """What the Lambda service sets for every function, pointed at the local endpoint."""

@@ -1,4 +1,4 @@
-"""Make moto's Step Functions interpreter cheap per task, for the local cloud only.
+"""Make moto's Step Functions interpreter cheap per task, and tell us when executions end.
 
 moto builds a new boto3 client for every task it runs (tens of milliseconds of CPU each): with a
 few hundred executions in flight that, not the handlers, is what the machine spends its time on.
@@ -9,7 +9,9 @@ boto3 clients are thread-safe.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -56,3 +58,34 @@ def share_interpreter_clients(endpoint: str) -> None:
         module = importlib.import_module(name)
         if hasattr(module, "boto_client_for"):
             setattr(module, "boto_client_for", boto_client_for)  # noqa: B010
+
+
+_closed_callback: Callable[[Any], None] | None = None
+_hooked = False
+
+
+def on_execution_closed(callback: Callable[[Any], None] | None) -> None:
+    """Call `callback(execution)` whenever an execution ends (None: stop calling).
+
+    moto publishes no "Execution Status Change" events; its interpreter tells the execution it
+    terminated, which is the moment Step Functions would publish one.
+    """
+    global _closed_callback, _hooked
+    _closed_callback = callback
+    if _hooked:
+        return
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        original(self)
+        listener = _closed_callback
+        if listener is not None:
+            try:
+                listener(self.execution)
+            except Exception:  # a listener must never break the interpreter
+                logging.getLogger(__name__).exception("execution-closed listener failed")
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+    _hooked = True

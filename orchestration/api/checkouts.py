@@ -4,38 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from orchestration import aws
 from orchestration.api import catalog
-from orchestration.history import state_input, steps_from_history
 from orchestration.api.models import (
     ApiError,
     CheckoutAccepted,
     CheckoutRequest,
     CheckoutStatus,
     CheckoutView,
+    RecoveryView,
     SagaInput,
 )
 from orchestration.api.settings import CheckoutApiSettings
+from orchestration.history import state_input, steps_from_history
+from orchestration.parked_checkouts import find_parked
+from orchestration.recovery import PARKED_ERROR, execution_chain, recovery_of
 from orchestration.steps import ENDINGS
-
-_STATUS_OF_EXECUTION: dict[str, CheckoutStatus] = {
-    "RUNNING": "PENDING",
-    "PENDING_REDRIVE": "PENDING",
-    "FAILED": "FAILED",
-    "TIMED_OUT": "FAILED",
-    "ABORTED": "FAILED",
-}
 
 
 def order_id_for(idempotency_key: str) -> str:
     """The order id (and execution name) a key maps to: a replayed key finds the same saga."""
     return "ord-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-
-
-def execution_arn(settings: CheckoutApiSettings, order_id: str) -> str:
-    return settings.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
 
 
 def fingerprint(request: CheckoutRequest, fault: str | None) -> str:
@@ -81,7 +73,7 @@ def _replay(
     order_id: str, request_fingerprint: str, settings: CheckoutApiSettings
 ) -> CheckoutAccepted:
     """The key was used before: same request → the same order; another request → 409."""
-    described = aws.describe_execution(execution_arn(settings, order_id))
+    described = aws.describe_execution(aws.execution_arn(settings.state_machine_arn, order_id))
     if described is None:  # vanishingly rare: the name is taken but not readable yet
         raise ApiError(503, "try_again", "the checkout is being created; retry shortly")
     previous = json.loads(described.get("input") or "{}")
@@ -91,67 +83,125 @@ def _replay(
             "idempotency_key_reused",
             "this Idempotency-Key was already used for a different checkout request",
         )
-    status = _status(described, aws.execution_history(described["executionArn"]))
-    return CheckoutAccepted(order_id=order_id, status=status)
+    return CheckoutAccepted(order_id=order_id, status=checkout_view(order_id, settings).status)
 
 
-def _confirmed(events: list[dict[str, Any]]) -> bool:
-    """Did ConfirmOrder succeed? After the pivot the order is confirmed whatever follows."""
-    return any(
-        step.state == "ConfirmOrder" and step.outcome == "succeeded"
-        for step in steps_from_history(events, running=False)
-    )
+@dataclass(frozen=True)
+class _Run:
+    """One execution of the checkout (its saga or a recovery) and its history."""
 
+    described: dict[str, Any]
+    events: list[dict[str, Any]]
 
-def _status(described: dict[str, Any], events: list[dict[str, Any]]) -> CheckoutStatus:
-    if described["status"] != "SUCCEEDED" and _confirmed(events):
-        # e.g. publishing CheckoutConfirmed failed after its retries: the execution failed
-        # (and alarmed), but the order is confirmed and paid; telling the customer FAILED
-        # would invite a second purchase.
-        return "CONFIRMED"
-    if described["status"] == "SUCCEEDED":
-        for event in reversed(events):
+    @property
+    def status(self) -> str:
+        return str(self.described["status"])
+
+    @property
+    def confirmed(self) -> bool:
+        """Did ConfirmOrder succeed? After the pivot the order is confirmed whatever follows."""
+        return any(
+            step.state == "ConfirmOrder" and step.outcome == "succeeded"
+            for step in steps_from_history(self.events, running=False)
+        )
+
+    @property
+    def ending(self) -> str | None:
+        for event in reversed(self.events):
             entered = event.get("stateEnteredEventDetails")
             if entered is not None and entered["name"] in ENDINGS:
-                status: CheckoutStatus = ENDINGS[entered["name"]]  # type: ignore[assignment]
-                return status
-        return "CONFIRMED"
-    return _STATUS_OF_EXECUTION.get(described["status"], "PENDING")
+                return str(entered["name"])
+        return None
+
+
+@dataclass(frozen=True)
+class _Ending:
+    status: CheckoutStatus
+    reason: str | None = None
+    reason_code: str | None = None
+    total: dict[str, Any] | None = None
 
 
 def checkout_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutView:
-    described = aws.describe_execution(execution_arn(settings, order_id))
-    if described is None:
+    chain = execution_chain(aws.describe_execution, settings.state_machine_arn, order_id)
+    if not chain:
         raise ApiError(404, "checkout_not_found", f"no checkout with order id {order_id}")
-    events = aws.execution_history(described["executionArn"])
-    status = _status(described, events)
-    output = json.loads(described.get("output") or "null") or {}
-    reason, reason_code, total = None, None, output.get("reservation", {}).get("total")
-    if status == "CANCELLED":
-        cancellation = output.get("cancellation", {})
-        reason, reason_code = cancellation.get("reason"), cancellation.get("reason_code")
-    elif status == "CONFIRMED" and described["status"] != "SUCCEEDED":
-        total = (
-            (state_input(events, "PublishCheckoutConfirmed") or {})
-            .get("reservation", {})
-            .get("total")
-        )
-    elif status == "FAILED":
-        parked = state_input(events, "ParkCheckout") or {}
-        total = parked.get("reservation", {}).get("total")
-        stuck = parked.get("stuck_step")
-        error = (parked.get("stuck_failure") or {}).get("Error") or described.get("error")
-        reason_code = described.get("error") or "ExecutionFailed"
-        reason = (
-            f"{stuck} could not finish ({error}); the order is parked for an operator"
-            if stuck
-            else f"the saga ended {described['status']}: {described.get('cause') or error}"
-        )
+    runs = [_Run(d, aws.execution_history(d["executionArn"])) for d in chain]
+    ending = _ending(runs, order_id)
     return CheckoutView(
         order_id=order_id,
-        status=status,
-        reason=reason,
-        reason_code=reason_code,
-        total=total,
-        steps=steps_from_history(events, running=described["status"] == "RUNNING"),
+        status=ending.status,
+        reason=ending.reason,
+        reason_code=ending.reason_code,
+        total=ending.total,
+        steps=[
+            step
+            for run in runs
+            for step in steps_from_history(
+                run.events, running=run.status == "RUNNING", execution=run.described["name"]
+            )
+        ],
+        recoveries=[
+            RecoveryView(
+                execution=run.described["name"],
+                resume=str(recovery["resume"]),
+                reason=str(recovery.get("reason") or ""),
+                status=run.status,
+            )
+            for run in runs
+            if (recovery := recovery_of(run.described)) is not None
+        ],
     )
+
+
+def _ending(runs: list[_Run], order_id: str) -> _Ending:
+    """The checkout's status from its executions: the last one decides, except that a pivot
+    that succeeded in any of them means CONFIRMED (telling the customer otherwise would invite a
+    second purchase)."""
+    last = runs[-1]
+    for run in runs:
+        if run.confirmed:
+            confirm = state_input(run.events, "ConfirmOrder") or {}
+            return _Ending("CONFIRMED", total=_total(confirm))
+    if last.status == "RUNNING" or last.status == "PENDING_REDRIVE":
+        return _Ending("PENDING")
+    if last.status == "SUCCEEDED":
+        output = json.loads(last.described.get("output") or "null") or {}
+        if ENDINGS.get(last.ending or "") == "CANCELLED":
+            cancellation = output.get("cancellation", {})
+            return _Ending(
+                "CANCELLED", cancellation.get("reason"), cancellation.get("reason_code"),
+                _total(output),
+            )  # fmt: skip
+        return _Ending("CONFIRMED", total=_total(output))
+    if last.status == "FAILED" and last.described.get("error") == PARKED_ERROR:
+        parked = state_input(last.events, "ParkCheckout") or {}
+        stuck = parked.get("stuck_step")
+        error = (parked.get("stuck_failure") or {}).get("Error")
+        return _Ending(
+            "FAILED",
+            f"{stuck} could not finish ({error}); the order is parked for an operator",
+            PARKED_ERROR,
+            _total(parked),
+        )
+    parked_record = find_parked(order_id)
+    if parked_record is not None:  # the reconciler parked it after its recoveries died
+        return _Ending(
+            "FAILED",
+            f"{parked_record.stuck_failure.get('Cause')}; the order is parked for an operator",
+            parked_record.error,
+            parked_record.reservation.get("total"),
+        )
+    # Closed unfinished and not parked: the reconciler is bringing it to an end (its status-change
+    # event starts a recovery within seconds; the sweep catches a missed one).
+    return _Ending(
+        "PENDING",
+        f"the saga execution {last.described['name']} ended {last.status}; "
+        "the reconciler is finishing the checkout",
+        last.described.get("error") or f"Execution{last.status.title().replace('_', '')}",
+    )
+
+
+def _total(state: dict[str, Any]) -> dict[str, Any] | None:
+    total: dict[str, Any] | None = (state.get("reservation") or {}).get("total")
+    return total

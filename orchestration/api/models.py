@@ -56,6 +56,7 @@ class CheckoutAccepted(BaseModel):
 
 
 class CheckoutStep(BaseModel):
+    execution: str  # the saga's execution (named after the order) or a recovery's (`--r<n>`)
     state: str
     operation: str  # service.operation, e.g. payment.refund_payment
     phase: str  # action | compensation | event | operator
@@ -66,6 +67,15 @@ class CheckoutStep(BaseModel):
     error: str | None = None
 
 
+class RecoveryView(BaseModel):
+    """An execution the reconciler (or an operator's retry) started to finish this checkout."""
+
+    execution: str
+    resume: str  # compensate | confirm | park
+    reason: str
+    status: str  # the execution's: RUNNING, SUCCEEDED, FAILED, ...
+
+
 class CheckoutView(BaseModel):
     order_id: str
     status: CheckoutStatus
@@ -73,6 +83,7 @@ class CheckoutView(BaseModel):
     reason_code: str | None
     total: dict[str, Any] | None
     steps: list[CheckoutStep]
+    recoveries: list[RecoveryView]
 
 
 class ApiError(Exception):

@@ -8,8 +8,13 @@ from shared.settings import BaseSettings, load_settings
 class CheckoutApiSettings(BaseSettings):
     state_machine_arn: str
     get_products_function_arn: str
+    parked_checkouts_table_name: str  # read when the reconciler parked a checkout itself
 
 
 @cache
 def get_settings() -> CheckoutApiSettings:
-    return load_settings(CheckoutApiSettings)
+    settings = load_settings(CheckoutApiSettings)
+    from orchestration.parked_checkouts import bind_parked_table
+
+    bind_parked_table(settings.parked_checkouts_table_name, settings.aws_region)
+    return settings

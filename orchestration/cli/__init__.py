@@ -3,6 +3,8 @@
     checkout demo [--api URL] [--timeout SECONDS]   four scenarios, each with the outcome expected
     checkout trace ORDER_ID [--endpoint-url URL | --aws [--profile P] [--region R]]
                                                     a checkout's X-Ray trace as a tree
+    checkout parked [--json] [--aws ...]            the checkouts parked for an operator
+    checkout retry ORDER_ID [--no-wait] [--aws ...] run a parked checkout's rollback again
 
 Each subcommand lives in its own module and registers itself through `add_parser`; `main` only
 dispatches, so a later `checkout trace` is one more module and one more line below.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from orchestration.cli import demo, trace
+from orchestration.cli import demo, operator, trace
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     demo.add_parser(commands)
     trace.add_parser(commands)
+    operator.add_parser(commands)
     return parser
 
 

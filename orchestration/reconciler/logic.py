@@ -116,11 +116,14 @@ def _carry_out(decided: Plan, name: str, settings: ReconcilerSettings) -> Outcom
     if isinstance(decided, Skip):
         return Outcome(name, "skipped", decided.reason)
     if isinstance(decided, StartRecovery):
+        recovery_arn = aws.execution_arn(settings.state_machine_arn, decided.name)
+        if aws.describe_execution(recovery_arn) is not None:  # a second delivery, or the sweep
+            return Outcome(name, "already_recovered", decided.reason, decided.name)
         logger.info(
             "starting a recovery",
             extra={"order_id": decided.order_id, "recovery": decided.name, "lane": decided.lane},
         )
-        try:
+        try:  # the name makes a concurrent second start find this one, never start another
             aws.start_execution(settings.state_machine_arn, decided.name, decided.input)
         except aws.ExecutionAlreadyExistsError:
             return Outcome(name, "already_recovered", decided.reason, decided.name)

@@ -13,7 +13,7 @@ from orchestration.api.handler import lambda_handler
 from orchestration.api.settings import get_settings
 from tests.saga.conftest import SagaRig
 from tests.saga.conftest import saga as saga  # the saga rig fixture, reused here
-from tests.saga.harness import function_arn
+from tests.saga.harness import PARKED_TABLE, function_arn
 from tests.support.lambda_context import FakeLambdaContext
 
 
@@ -49,6 +49,7 @@ def api(
 ) -> Callable[..., tuple[int, Any]]:
     monkeypatch.setenv("STATE_MACHINE_ARN", saga.state_machine_arn)
     monkeypatch.setenv("GET_PRODUCTS_FUNCTION_ARN", function_arn("get-products"))
+    monkeypatch.setenv("PARKED_CHECKOUTS_TABLE_NAME", PARKED_TABLE)
     get_settings.cache_clear()
     aws._client.cache_clear()
 

@@ -236,3 +236,53 @@ def test_a_confirmed_order_reads_confirmed_even_if_its_event_could_not_be_publis
     assert view["status"] == "CONFIRMED"
     assert view["total"] == {"amount": 2_500, "currency": "EUR"}
     assert shop.order(accepted["order_id"])["status"] == "CONFIRMED"
+
+
+# --- what the reconciler did ---------------------------------------------------------------------
+
+
+def test_a_stopped_checkout_reads_pending_until_the_reconciler_finished_it(api, shop):
+    shop.stop_when("charge-payment")
+    _, accepted = post(api)
+    order_id = accepted["order_id"]
+    finish(shop, order_id)
+
+    _, while_dead = api("GET", f"/checkouts/{order_id}")
+    shop.reconcile(order_id)
+    shop.wait(f"{order_id}--r1")
+    _, after = api("GET", f"/checkouts/{order_id}")
+
+    assert while_dead["status"] == "PENDING"
+    assert "the reconciler is finishing the checkout" in while_dead["reason"]
+    assert while_dead["recoveries"] == []
+    assert after["status"] == "CANCELLED"
+    assert after["reason_code"] == "ExecutionAborted"
+    [recovery] = after["recoveries"]
+    assert recovery["execution"] == f"{order_id}--r1"
+    assert recovery["resume"] == "compensate"
+    assert recovery["status"] == "SUCCEEDED"
+    assert "ended ABORTED in ChargePayment" in recovery["reason"]
+    rollback = [s for s in after["steps"] if s["execution"] == f"{order_id}--r1"]
+    assert [s["operation"] for s in rollback if s["phase"] == "compensation"] == [
+        "payment.refund_payment", "inventory.release_stock", "order.cancel_order",
+    ]  # fmt: skip
+    assert shop.available("SKU-A") == 5
+
+
+def test_a_checkout_the_reconciler_parked_reads_failed_with_its_reason(api, shop):
+    shop.stop_when("charge-payment")
+    _, accepted = post(api)
+    order_id = accepted["order_id"]
+    finish(shop, order_id)
+    for number in (1, 2, 3):
+        shop.stop_when("refund-payment", nth=number)
+        shop.reconcile(order_id if number == 1 else f"{order_id}--r{number - 1}")
+        shop.wait(f"{order_id}--r{number}")
+    shop.reconcile(f"{order_id}--r3")
+
+    _, view = api("GET", f"/checkouts/{order_id}")
+
+    assert view["status"] == "FAILED"
+    assert view["reason_code"] == "RecoveryExhausted"
+    assert "parked for an operator" in view["reason"]
+    assert [r["execution"] for r in view["recoveries"]] == [f"{order_id}--r{n}" for n in (1, 2, 3)]

@@ -141,7 +141,7 @@ def test_functions_follow_the_platform_conventions(spec):
     assert props["Tracing"] == "Active"
     if spec.logical_id in ALLOWED_ACTIONS:  # saga steps: Lambda's timeout fires before the task's
         assert props["Timeout"] < min(_task_timeouts())
-    else:  # the API function: before API Gateway's 29 s integration timeout
+    elif spec.logical_id == "CheckoutApiFunction":  # before API Gateway's 29 s integration timeout
         assert props["Timeout"] < 29
     template = load_template(spec.unit)
     log_group = template["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
@@ -187,7 +187,7 @@ def test_functions_touch_only_their_own_tables_with_only_the_actions_they_use(sp
 
 
 def test_every_function_has_its_permissions_checked():
-    checked = set(ALLOWED_ACTIONS) | {"CheckoutApiFunction"}
+    checked = set(ALLOWED_ACTIONS) | {"CheckoutApiFunction", "ReconcilerFunction"}
     assert {spec.logical_id for spec in all_functions()} == checked
 
 
@@ -203,7 +203,53 @@ def test_the_checkout_api_may_only_start_and_read_sagas_and_read_the_catalog():
     catalog = granted[("lambda:InvokeFunction",)]["Fn::Sub"]
     assert "/inventory/get-products-function/arn" in catalog
     assert api.environment["GET_PRODUCTS_FUNCTION_ARN"] == {"Fn::Sub": catalog}
-    assert len(statements) == 3
+    assert granted[("dynamodb:GetItem",)] == {"Fn::GetAtt": ["ParkedCheckoutsTable", "Arn"]}
+    assert len(statements) == 4
+
+
+def _function(unit: str, logical_id: str) -> Any:
+    [spec] = [spec for spec in functions(unit) if spec.logical_id == logical_id]
+    return spec
+
+
+def test_the_reconciler_may_only_recover_its_own_sagas_and_park():
+    reconciler = _function("orchestration", "ReconcilerFunction")
+    statements = [s for policy in reconciler.properties["Policies"] for s in policy["Statement"]]
+    granted = {tuple(s["Action"]): s["Resource"] for s in statements}
+    assert granted == {
+        ("states:StartExecution", "states:ListExecutions"): {"Ref": "CheckoutStateMachine"},
+        ("states:DescribeExecution", "states:GetExecutionHistory"): {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+            ":execution:${CheckoutStateMachine.Name}:*"
+        },
+        ("dynamodb:PutItem",): {"Fn::GetAtt": ["ParkedCheckoutsTable", "Arn"]},
+        ("events:PutEvents",): {"Fn::GetAtt": ["CheckoutEventBus", "Arn"]},
+        ("cloudwatch:PutMetricData",): "*",
+        ("sqs:SendMessage",): {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]},
+    }
+    [metrics] = [s for s in statements if s["Action"] == ["cloudwatch:PutMetricData"]]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CheckoutSaga"}}
+    assert "lambda:InvokeFunction" not in str(statements), "it recovers through the saga only"
+
+
+def test_the_reconciler_hears_every_unfinished_ending_of_its_state_machine_and_sweeps():
+    from orchestration.recovery import CLOSED_UNFINISHED
+
+    events = _function("orchestration", "ReconcilerFunction").properties["Events"]
+    rule = events["ExecutionStatusChange"]
+    assert rule["Type"] == "EventBridgeRule"
+    assert "EventBusName" not in rule["Properties"], "Step Functions publishes on the default bus"
+    pattern = rule["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "CheckoutStateMachine"}]
+    assert tuple(pattern["detail"]["status"]) == CLOSED_UNFINISHED
+    assert rule["Properties"]["DeadLetterConfig"]["Type"] == "SQS"
+    assert events["Sweep"]["Type"] == "Schedule"
+    alarms = resources_of_type(load_template("orchestration"), "AWS::CloudWatch::Alarm")
+    watched = [a["Properties"]["Dimensions"][0]["Value"] for a in alarms.values()]
+    assert {"Ref": "ReconcilerFunction"} in watched
+    assert {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "QueueName"]} in watched
 
 
 def test_the_api_gateway_model_mirrors_the_checkout_request():

@@ -21,6 +21,7 @@ from orchestration.parked_checkouts import (
     bind_parked_table,
     list_parked,
 )
+from orchestration.recovery import execution_name
 from shared import faults
 from tests.saga.harness import (
     EVENT_BUS,
@@ -33,6 +34,7 @@ from tests.saga.harness import (
     substitutions,
     wait_for_execution,
 )
+from tests.support.lambda_context import FakeLambdaContext
 from tests.support.tables import bind_service, table_items
 
 SERVICE_ENV = {
@@ -81,6 +83,50 @@ class SagaRig:
 
     def run(self, checkout: dict[str, Any], name: str | None = None) -> ExecutionResult:
         return wait_for_execution(self.sfn, self.start(checkout, name))
+
+    def execution_arn(self, name: str) -> str:
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def stop_when(self, function: str, *, nth: int = 1) -> None:
+        """Stop the execution (StopExecution, as an operator or a bad deploy does) while the
+        `nth` invocation of `function` is in flight: the invocation still runs to its end."""
+
+        def stop(payload: dict[str, Any]) -> None:
+            name = execution_name(payload["order_id"], 0)
+            for running in self.sfn.list_executions(
+                stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
+            )["executions"]:
+                if running["name"].startswith(name):
+                    self.sfn.stop_execution(executionArn=running["executionArn"], cause="test")
+
+        self.dispatcher.before_call(function, nth, stop)
+
+    def reconcile(self, execution: str) -> dict[str, Any]:
+        """Deliver the execution's status-change event to the reconciler, as EventBridge does."""
+        from orchestration.reconciler.handler import lambda_handler
+
+        arn = execution if execution.startswith("arn:") else self.execution_arn(execution)
+        event = {
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "detail": {"executionArn": arn, "status": "ABORTED"},
+        }
+        result: dict[str, Any] = lambda_handler(event, FakeLambdaContext("reconciler"))
+        return result
+
+    def sweep(self) -> dict[str, Any]:
+        from orchestration.reconciler.handler import lambda_handler
+
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        result: dict[str, Any] = lambda_handler(event, FakeLambdaContext("reconciler"))
+        return result
+
+    def wait(self, name: str) -> ExecutionResult:
+        return wait_for_execution(self.sfn, self.execution_arn(name))
+
+    def executions(self) -> list[str]:
+        listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+        return sorted(execution["name"] for execution in listed)
 
     # --- stored state of every service, read through their own models -------------------------
 
@@ -156,6 +202,22 @@ def _bind_all_services(monkeypatch: pytest.MonkeyPatch) -> None:
     bind_service(monkeypatch, order_settings, SERVICE_ENV, models[4:])
 
 
+def _configure_reconciler(monkeypatch: pytest.MonkeyPatch, state_machine_arn: str) -> None:
+    """The reconciler's environment, as its template gives it, for in-process invocations."""
+    from orchestration import aws
+    from orchestration.reconciler.settings import get_settings
+
+    for name, value in {
+        "STATE_MACHINE_ARN": state_machine_arn,
+        "PARKED_CHECKOUTS_TABLE_NAME": PARKED_TABLE,
+        "CHECKOUT_EVENT_BUS_NAME": EVENT_BUS,
+        "RECONCILE_LOOKBACK_MINUTES": "60",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    aws._client.cache_clear()  # clients made inside this test's moto
+
+
 def _event_sink() -> tuple[Any, str]:
     """A queue that receives every event the saga publishes on its bus."""
     events = boto3.client("events", region_name=REGION)
@@ -203,6 +265,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
             definition=render_definition(substitutions()),
             roleArn="arn:aws:iam::123456789012:role/checkout-saga-test",
         )["stateMachineArn"]
+        _configure_reconciler(monkeypatch, arn)
         yield SagaRig(sfn, arn, dispatcher, sleeps, queue_url, sqs)
         # An execution still running would write into the next test's fresh moto state.
         for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")[

@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -96,14 +97,31 @@ class LambdaDispatcher:
     _planned_failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _always_failing: dict[str, str] = field(default_factory=dict)
     _lost_responses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _before: dict[tuple[str, int], Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    _answers: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    _seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def before_call(
+        self, function: str, nth: int, action: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Run `action(payload)` just before the `nth` invocation of `function` is handled."""
+        self._before[(function, nth)] = action
+
+    def answer_next(self, function: str, payload: Any) -> None:
+        """The next invocation of `function` returns `payload` without running the handler."""
+        self._answers[function].append(payload)
 
     def fail_next(self, function: str, *error_types: str) -> None:
         """The next invocations of `function` fail with these error types, before the handler."""
         self._planned_failures[function].extend(error_types)
 
-    def fail_always(self, function: str, error_type: str) -> None:
-        self._always_failing[function] = error_type
+    def fail_always(self, function: str, error_type: str | None) -> None:
+        """Every invocation of `function` fails with `error_type` (None: stop failing it)."""
+        if error_type is None:
+            self._always_failing.pop(function, None)
+        else:
+            self._always_failing[function] = error_type
 
     def lose_next_response(self, function: str) -> None:
         """The handler runs and its writes land, but the caller sees Sandbox.Timedout."""
@@ -119,8 +137,17 @@ class LambdaDispatcher:
         name = function_name.rsplit(":", 1)[-1].removeprefix(f"checkout-{STAGE}-")
         payload = json.loads(body) if body else {}
         with self._lock:
+            self._seen[name] += 1
+            before = self._before.pop((name, self._seen[name]), None)
             planned = self._planned_failures[name]
             injected = planned.pop(0) if planned else self._always_failing.get(name)
+            answer = self._answers[name].pop(0) if self._answers[name] else None
+        if before is not None:
+            before(payload)
+        if answer is not None:
+            with self._lock:
+                self.calls.append(Invocation(name, payload, "ok"))
+            return json.dumps(answer).encode()
         if injected is not None:
             return self._error(name, payload, injected, "injected by the test", response_headers)
         handler = importlib.import_module(FUNCTIONS[name]).lambda_handler

@@ -1,0 +1,161 @@
+"""Operator commands for parked checkouts, locally (the running `make run`) or with `--aws`.
+
+    checkout parked [--json]                 every parked checkout: why, and what it still holds
+    checkout retry ORDER_ID [--no-wait]      run its rollback (or its pivot) again
+
+`retry` goes through the reconciler's own code: it starts a recovery execution of the saga for the
+order, resuming where the parked execution stopped, so the saga's retries, parking, events and
+history apply; the parked record is cleared once the recovery is under way (it parks again, with
+a new record, if it still cannot finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from orchestration.cli.target import Target, TargetError, add_target_arguments, resolve
+from orchestration.parked_checkouts import ParkedCheckout
+from orchestration.steps import held_after_parking
+
+EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2
+WAIT_SECONDS = 600
+
+
+def add_parser(commands: Any) -> None:
+    parked = commands.add_parser(
+        "parked",
+        help="list parked checkouts: why each is parked and what it still holds",
+        description="List the checkouts parked for an operator.",
+    )
+    parked.add_argument("--json", action="store_true", help="one JSON document, for tools")
+    add_target_arguments(parked)
+    parked.set_defaults(run=run_parked)
+
+    retry = commands.add_parser(
+        "retry",
+        help="run a parked checkout's rollback (or confirmation) again",
+        description="Retry a parked checkout through a recovery execution of the saga.",
+    )
+    retry.add_argument("order_id")
+    retry.add_argument(
+        "--no-wait", action="store_true", help="start the recovery and return at once"
+    )
+    add_target_arguments(retry)
+    retry.set_defaults(run=run_retry)
+
+
+def _connect(args: argparse.Namespace) -> Target:
+    target = resolve(args)
+    from orchestration.parked_checkouts import bind_parked_table
+
+    bind_parked_table(target.require("parked-checkouts table", target.parked_table), target.region)
+    return target
+
+
+def _money(total: dict[str, Any] | None) -> str:
+    if not total:
+        return "nothing priced"
+    return f"{total['amount'] / 100:.2f} {total['currency']}"
+
+
+def describe(parked: ParkedCheckout) -> dict[str, Any]:
+    """A parked checkout as an operator reads it: where it stopped and what it still holds."""
+    held = held_after_parking(parked.stuck_step)
+    lines = parked.reservation.get("lines") or []
+    return {
+        "order_id": parked.order_id,
+        "parked_at": parked.parked_at,
+        "stuck_step": parked.stuck_step,
+        "error": parked.error,
+        "cause": parked.stuck_failure.get("Cause"),
+        "original_failure": parked.original_failure,
+        "holds": {
+            "stock": [{"sku": line["sku"], "quantity": line["quantity"]} for line in lines]
+            if held.stock
+            else [],
+            "money": parked.reservation.get("total") if held.money else None,
+            "charge_id": parked.payment.get("charge_id") if held.money else None,
+            "order": held.order,
+        },
+        "execution_arn": parked.execution_arn,
+    }
+
+
+def run_parked(args: argparse.Namespace) -> int:
+    from orchestration.parked_checkouts import list_parked
+
+    try:
+        target = _connect(args)
+        parked = [describe(item) for item in list_parked()]
+    except TargetError as error:
+        print(f"checkout parked: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except Exception as error:
+        print(f"checkout parked: cannot read the parked checkouts: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if args.json:
+        print(json.dumps({"parked": parked}, indent=2))
+        return EXIT_OK
+    print(f"{len(parked)} parked checkout(s) on {target.label}")
+    for item in parked:
+        holds = item["holds"]
+        stock = ", ".join(f"{line['sku']} x{line['quantity']}" for line in holds["stock"])
+        print(
+            f"\n{item['order_id']}  parked {item['parked_at']}\n"
+            f"  stuck at  {item['stuck_step']} ({item['error']}): {item['cause']}\n"
+            f"  holds     stock: {stock or 'none'}; money: "
+            f"{_money(holds['money']) if holds['money'] else 'none'}"
+            f"{' (' + holds['charge_id'] + ')' if holds['charge_id'] else ''}; "
+            f"order: {holds['order']}\n"
+            f"  because   {(item['original_failure'] or {}).get('Error', 'unknown (pivot)')}\n"
+            f"  then      checkout retry {item['order_id']}"
+        )
+    return EXIT_OK
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    from orchestration.reconciler.logic import NotParkedError, StillRunningError, retry_parked
+    from orchestration.reconciler.settings import ReconcilerSettings
+
+    try:
+        target = _connect(args)
+        settings = ReconcilerSettings(
+            stage=target.stage,
+            aws_region=target.region,
+            state_machine_arn=target.require("state machine", target.state_machine_arn),
+            parked_checkouts_table_name=target.require("parked table", target.parked_table),
+            checkout_event_bus_name=target.event_bus or "unused-by-retry",
+            reconcile_lookback_minutes=60,
+        )
+        outcome = retry_parked(args.order_id, settings)
+    except (NotParkedError, StillRunningError) as refused:
+        print(f"checkout retry: {refused}", file=sys.stderr)
+        return EXIT_FAILED
+    except TargetError as error:
+        print(f"checkout retry: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    print(f"started {outcome.recovery}: {outcome.detail}")
+    if args.no_wait or outcome.recovery is None:
+        return EXIT_OK
+    return _follow(target, settings.state_machine_arn, outcome.recovery)
+
+
+def _follow(target: Target, state_machine_arn: str, name: str) -> int:
+    sfn = target.client("stepfunctions")
+    arn = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    status = described["status"]
+    if status == "SUCCEEDED":
+        print(f"{name} SUCCEEDED: the checkout is finished (see `checkout trace`)")
+        return EXIT_OK
+    print(f"{name} ended {status} {described.get('error') or ''}".rstrip())
+    return EXIT_FAILED
