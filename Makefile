@@ -12,7 +12,7 @@ STAGE ?= dev
 UNITS := inventory payment order orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace bench test unit integration saga infrastructure e2e api lint fmt diagram \
+.PHONY: help install tools run demo trace bench chaos test unit integration saga infrastructure e2e api lint fmt diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make bench        measure the local cloud (start-up, latency, throughput); see docs/performance.md"
+	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
@@ -59,6 +60,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/local_cloud.py
+
+# The fault-schedule checker at scale, then chaos on a real local cloud (not part of `make test`).
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --schedules $(or $(SCHEDULES),1000)
 
 trace: $(STAMP)
 	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id>"; exit 2; }

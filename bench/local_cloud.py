@@ -29,8 +29,6 @@ import math
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +44,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deploy.local.launcher import LocalCloudProcess, StopReport
+
 ROOT = Path(__file__).resolve().parents[1]
 SKUS = ("SKU-TSHIRT", "SKU-MUG", "SKU-POSTER")
 FINAL = {"CONFIRMED", "CANCELLED", "FAILED"}
@@ -60,13 +60,6 @@ FAKE_AWS = {
 
 
 # --- the local cloud as a subprocess -----------------------------------------------------------
-
-
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _children(pid: int) -> dict[int, str]:
@@ -123,121 +116,6 @@ def cpu_snapshot(cloud_pid: int) -> dict[str, float]:
 
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {key: after[key] - before.get(key, 0.0) for key in after}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return b"deploy.local.worker" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-@dataclass
-class StopReport:
-    seconds: float
-    exit_code: int | None
-    workers_before: int
-    workers_left: list[int]
-
-
-class LocalCloudProcess:
-    def __init__(self, python: str, state_dir: Path) -> None:
-        self.python = python
-        self.state_dir = state_dir
-        self.api_port = _free_port(socket.SOCK_STREAM)
-        self.aws_port = _free_port(socket.SOCK_STREAM)
-        while self.aws_port == self.api_port:
-            self.aws_port = _free_port(socket.SOCK_STREAM)
-        self.xray_port = _free_port(socket.SOCK_DGRAM)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.state: dict[str, Any] = {}
-        self.ready_wall_s = 0.0
-        self.first_answer_wall_s = 0.0
-        self.output = state_dir / "cloud.out"
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def aws(self) -> str:
-        return f"http://127.0.0.1:{self.aws_port}"
-
-    def start(self, timeout: float = 180.0) -> None:
-        env = {
-            **os.environ,
-            "CHECKOUT_API_PORT": str(self.api_port),
-            "CHECKOUT_AWS_PORT": str(self.aws_port),
-            "CHECKOUT_XRAY_PORT": str(self.xray_port),
-            "CHECKOUT_STATE_DIR": str(self.state_dir),
-            "PYTHONUNBUFFERED": "1",
-        }
-        state_file = self.state_dir / "state.json"
-        started = time.perf_counter()
-        with self.output.open("wb") as out:
-            self.process = subprocess.Popen(
-                [self.python, "-m", "deploy.local"],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        while not state_file.exists():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the local cloud exited early:\n{self._tail()}")
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the local cloud was not ready after {timeout:.0f} s")
-            time.sleep(0.02)
-        self.ready_wall_s = time.perf_counter() - started
-        for _ in range(50):  # written last, but read it whole
-            with contextlib.suppress(ValueError):
-                self.state = json.loads(state_file.read_text())
-                break
-            time.sleep(0.02)
-        api = Api(self.api)
-        while True:
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if api.request("GET", "/products")[0] == 200:
-                    break
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError("the API did not answer GET /products")
-            time.sleep(0.02)
-        self.first_answer_wall_s = time.perf_counter() - started
-
-    def _tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.output.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no output)"
-
-    def stop(self) -> StopReport:
-        process = self.process
-        if process is None:
-            return StopReport(0.0, None, 0, [])
-        workers = [pid for pid, cmd in _children(process.pid).items() if "deploy.local" in cmd]
-        started = time.perf_counter()
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                print(f"  the local cloud (pid {process.pid}) ignored SIGTERM for 30 s: SIGKILL")
-                process.kill()
-                process.wait()
-        seconds = time.perf_counter() - started
-        deadline = time.monotonic() + 5  # workers exit when their pipe closes: give them a moment
-        left = [pid for pid in workers if _alive(pid)]
-        while left and time.monotonic() < deadline:
-            time.sleep(0.05)
-            left = [pid for pid in left if _alive(pid)]
-        for pid in left:  # ours (started by our cloud): end them one by one, by id
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        self.process = None
-        return StopReport(seconds, process.returncode, len(workers), left)
 
 
 # --- HTTP to the API ---------------------------------------------------------------------------
@@ -615,7 +493,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="checkout-bench-"))
-    cloud = LocalCloudProcess(args.python, state_dir)
+    cloud = LocalCloudProcess(state_dir, python=args.python)
     print(
         f"checkout local cloud benchmark - {platform.node()}, {os.cpu_count()} CPU(s), "
         f"Python {platform.python_version()} ({platform.machine()}), {platform.platform()}"

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,15 +14,10 @@ from typing import Any
 
 import pytest
 
+from deploy.local.launcher import LocalCloudProcess
+
 ROOT = Path(__file__).resolve().parents[2]
 FINAL = {"CONFIRMED", "CANCELLED", "FAILED"}
-
-
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -42,6 +32,7 @@ class Shop:
 
     url: str
     aws_endpoint: str = ""
+    state_dir: Path | None = None  # where `checkout ...` commands find this local cloud
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
@@ -86,48 +77,17 @@ class Shop:
         return units
 
 
-def _worker_pids(parent: int) -> list[int]:
-    found = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True, check=False
-    )
-    return [int(pid) for pid in found.stdout.split()]
-
-
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    state_dir = tmp_path_factory.mktemp("local-cloud")
-    env = {
-        **os.environ,
-        "CHECKOUT_API_PORT": str(_free_port()),
-        "CHECKOUT_AWS_PORT": str(_free_port()),
-        "CHECKOUT_XRAY_PORT": str(_free_port(socket.SOCK_DGRAM)),
-        "CHECKOUT_STATE_DIR": str(state_dir),
-    }
-    log = (state_dir / "cloud.log").open("w")
-    process = subprocess.Popen(  # the same command `make run` runs
-        [sys.executable, "-m", "deploy.local"], cwd=ROOT, env=env, stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    state_file = state_dir / "state.json"
-    deadline = time.monotonic() + 120
-    while not state_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the local cloud did not start:\n{(state_dir / 'cloud.log').read_text()}")
-        time.sleep(0.2)
-    state = json.loads(state_file.read_text())
-    yield Shop(state["api_url"], state["aws_endpoint"])
-    workers = _worker_pids(process.pid)
-    process.send_signal(signal.SIGTERM)
+    cloud = LocalCloudProcess(tmp_path_factory.mktemp("local-cloud"))
     try:
-        assert process.wait(timeout=30) == 0, (state_dir / "cloud.log").read_text()
-    finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
-    time.sleep(0.5)
-    orphans = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
-    assert orphans == [], f"worker processes left behind: {orphans}"
+        cloud.start(timeout=120)
+    except RuntimeError as error:
+        pytest.fail(f"the local cloud did not start: {error}\n{cloud.tail()}")
+    yield Shop(cloud.api, cloud.aws, cloud.state_dir)
+    report = cloud.stop()
+    assert report.exit_code == 0, cloud.tail()
+    assert report.workers_left == [], f"worker processes left behind: {report.workers_left}"
 
 
 @pytest.fixture

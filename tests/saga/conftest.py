@@ -21,7 +21,7 @@ from orchestration.parked_checkouts import (
     bind_parked_table,
     list_parked,
 )
-from orchestration.recovery import execution_name
+from orchestration.recovery import parse_execution_name
 from shared import faults
 from tests.saga.harness import (
     EVENT_BUS,
@@ -87,19 +87,20 @@ class SagaRig:
     def execution_arn(self, name: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
 
-    def stop_when(self, function: str, *, nth: int = 1) -> None:
+    def stop_when(self, function: str, *, nth: int = 1, order_id: str | None = None) -> None:
         """Stop the execution (StopExecution, as an operator or a bad deploy does) while the
-        `nth` invocation of `function` is in flight: the invocation still runs to its end."""
+        `nth` invocation of `function` (for `order_id`, or any order) is in flight: the
+        invocation still runs to its end."""
 
         def stop(payload: dict[str, Any]) -> None:
-            name = execution_name(payload["order_id"], 0)
+            self.dispatcher.stopped_in.append(payload["function"])
             for running in self.sfn.list_executions(
                 stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
             )["executions"]:
-                if running["name"].startswith(name):
+                if parse_execution_name(running["name"])[0] == payload["order_id"]:
                     self.sfn.stop_execution(executionArn=running["executionArn"], cause="test")
 
-        self.dispatcher.before_call(function, nth, stop)
+        self.dispatcher.before_call(function, nth, stop, order_id)
 
     def reconcile(self, execution: str) -> dict[str, Any]:
         """Deliver the execution's status-change event to the reconciler, as EventBridge does."""

@@ -97,16 +97,28 @@ class LambdaDispatcher:
     _planned_failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _always_failing: dict[str, str] = field(default_factory=dict)
     _lost_responses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    _before: dict[tuple[str, int], Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    _before: dict[tuple[str, str | None, int], Callable[[dict[str, Any]], None]] = field(
+        default_factory=dict
+    )
     _answers: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
-    _seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _seen: dict[tuple[str, str | None], int] = field(default_factory=lambda: defaultdict(int))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # One handler at a time: moto applies a DynamoDB transaction in unlocked steps (the local
+    # cloud serializes DynamoDB requests for the same reason). Executions still interleave.
+    serialize: bool = False
+    stopped_in: list[str] = field(default_factory=list)  # where stop_when fired (for statistics)
+    _handler_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def before_call(
-        self, function: str, nth: int, action: Callable[[dict[str, Any]], None]
+        self,
+        function: str,
+        nth: int,
+        action: Callable[[dict[str, Any]], None],
+        order_id: str | None = None,
     ) -> None:
-        """Run `action(payload)` just before the `nth` invocation of `function` is handled."""
-        self._before[(function, nth)] = action
+        """Run `action(payload)` just before the `nth` invocation of `function` (for `order_id`,
+        or for any order) is handled. `function="*"`: the nth invocation of any function."""
+        self._before[(function, order_id, nth)] = action
 
     def answer_next(self, function: str, payload: Any) -> None:
         """The next invocation of `function` returns `payload` without running the handler."""
@@ -136,14 +148,21 @@ class LambdaDispatcher:
     def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
         name = function_name.rsplit(":", 1)[-1].removeprefix(f"checkout-{STAGE}-")
         payload = json.loads(body) if body else {}
+        order_id = payload.get("order_id") if isinstance(payload, dict) else None
         with self._lock:
-            self._seen[name] += 1
-            before = self._before.pop((name, self._seen[name]), None)
+            self._seen[(name, None)] += 1
+            self._seen[(name, order_id)] += 1
+            before = self._before.pop((name, None, self._seen[(name, None)]), None)
+            before = before or self._before.pop(
+                (name, order_id, self._seen[(name, order_id)]), None
+            )
+            self._seen[("*", order_id)] += 1
+            before = before or self._before.pop(("*", order_id, self._seen[("*", order_id)]), None)
             planned = self._planned_failures[name]
             injected = planned.pop(0) if planned else self._always_failing.get(name)
             answer = self._answers[name].pop(0) if self._answers[name] else None
         if before is not None:
-            before(payload)
+            before({**payload, "function": name})
         if answer is not None:
             with self._lock:
                 self.calls.append(Invocation(name, payload, "ok"))
@@ -154,7 +173,11 @@ class LambdaDispatcher:
         from tests.support.lambda_context import FakeLambdaContext
 
         try:
-            result = handler(payload, FakeLambdaContext(function_name=name))
+            if self.serialize:
+                with self._handler_lock:
+                    result = handler(payload, FakeLambdaContext(function_name=name))
+            else:
+                result = handler(payload, FakeLambdaContext(function_name=name))
         except SandboxEnded as ended:  # an injected crash or hang: the process is gone
             return self._error(name, payload, ended.error_type, ended.message, response_headers)
         except Exception as error:  # what the Lambda runtime does with an unhandled exception
