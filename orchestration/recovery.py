@@ -61,6 +61,19 @@ def execution_chain(
         chain.append(described)
 
 
+def describer(sfn: Any) -> Callable[[str], dict[str, Any] | None]:
+    """DescribeExecution with a boto3 Step Functions client: None for an execution that is not."""
+
+    def describe(arn: str) -> dict[str, Any] | None:
+        try:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            return None
+        return described
+
+    return describe
+
+
 def recovery_of(described: dict[str, Any]) -> dict[str, Any] | None:
     """What a recovery execution was started for (`recovery` of its input), None for a saga."""
     recovery = _execution_input(described).get("recovery")

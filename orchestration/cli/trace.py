@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from orchestration.cli.target import TargetError, add_target_arguments, resolve
-from orchestration.recovery import execution_chain, recovery_of
+from orchestration.recovery import describer, execution_chain, recovery_of
 from orchestration.tracing import find_checkout_traces, render
 
 
@@ -55,15 +55,8 @@ def _execution_steps(sfn: Any, state_machine_arn: str | None, order_id: str) -> 
     if state_machine_arn is None:
         return None
 
-    def describe(arn: str) -> dict[str, Any] | None:
-        try:
-            described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            return None
-        return described
-
     try:
-        chain = execution_chain(describe, state_machine_arn, order_id)
+        chain = execution_chain(describer(sfn), state_machine_arn, order_id)
     except Exception:  # unreachable, no permission: the trace alone still answers
         return None
     if not chain:

@@ -197,19 +197,12 @@ def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 
 def _endings(sfn: Any, machine: str, order_ids: set[str]) -> dict[str, Ending]:
-    from orchestration.recovery import execution_chain
+    from orchestration.recovery import describer, execution_chain
     from orchestration.steps import ENDINGS
-
-    def describe(arn: str) -> dict[str, Any] | None:
-        try:
-            described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            return None
-        return described
 
     endings = {}
     for order_id in order_ids:
-        chain = execution_chain(describe, machine, order_id)
+        chain = execution_chain(describer(sfn), machine, order_id)
         if not chain:
             continue  # the POST never started one (nothing was written either)
         last = chain[-1]

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from orchestration.definition import load_definition
-from orchestration.recovery import CLOSED_UNFINISHED, PARKED_ERROR, execution_chain
+from orchestration.recovery import CLOSED_UNFINISHED, PARKED_ERROR, describer, execution_chain
 from orchestration.steps import ENDINGS
 from shared.faults import OPERATIONS, FaultKind, parse_schedule
 from tests.saga.harness import FUNCTIONS, SandboxEnded, wait_for_execution
@@ -157,13 +157,7 @@ def _outlasts_retries(schedule: str | None) -> bool:
 def _settle(rig: Any, orders: list[str]) -> dict[str, Ending]:
     """Wait for every execution; hand each dead one to the reconciler, until none is left."""
 
-    def describe(arn: str) -> dict[str, Any] | None:
-        try:
-            described: dict[str, Any] = rig.sfn.describe_execution(executionArn=arn)
-        except rig.sfn.exceptions.ExecutionDoesNotExist:
-            return None
-        return described
-
+    describe = describer(rig.sfn)
     endings: dict[str, Ending] = {}
     for _ in range(10):  # 3 recoveries, then the reconciler parks: far fewer rounds than this
         handed_over = False

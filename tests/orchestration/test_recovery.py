@@ -1,0 +1,139 @@
+"""The reconciler's decision, from descriptions and histories alone (no AWS)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from orchestration.definition import load_definition
+from orchestration.recovery import (
+    MAX_AUTOMATIC_RECOVERIES,
+    ParkOrder,
+    Skip,
+    StartRecovery,
+    execution_name,
+    parse_execution_name,
+    plan,
+)
+from orchestration.steps import RESUME_LANE, RETRY_LANE, Lane, held_after_parking
+
+ARN = "arn:aws:states:us-east-1:123456789012:execution:checkout-saga:"
+STATE: dict[str, Any] = {"order_id": "ord-1", "customer_id": "c", "failure": None, "fault": None,
+         "reservation": {"lines": [], "total": None}, "payment": {"charge_id": None}}  # fmt: skip
+
+
+def described(name: str = "ord-1", status: str = "ABORTED", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "executionArn": ARN + name, "status": status,
+            "input": json.dumps(extra.pop("input", STATE)), **extra}  # fmt: skip
+
+
+def entered(*states: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        {"type": "TaskStateEntered", "timestamp": moment,
+         "stateEnteredEventDetails": {"name": name, "input": json.dumps(state)}}
+        for name, state in states
+    ]  # fmt: skip
+
+
+def test_every_state_of_the_definition_has_a_resume_lane():
+    assert set(RESUME_LANE) == set(load_definition()["States"])
+
+
+def test_every_parking_step_has_a_retry_lane_and_says_what_it_holds():
+    assert set(RETRY_LANE) == {"confirm_order", "refund_payment", "release_stock", "cancel_order"}
+    assert held_after_parking("refund_payment").money is True
+    assert held_after_parking("release_stock").money is False
+    assert held_after_parking("release_stock").stock is True
+    assert held_after_parking("cancel_order").stock is False
+
+
+@pytest.mark.parametrize("name", ["ord-1", "ord-1--r1", "ord--r--r12", "a-b--r3"])
+def test_names_round_trip(name):
+    order_id, number = parse_execution_name(name)
+    assert execution_name(order_id, number) == name
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "reason"),
+    [
+        ("RUNNING", None, "RUNNING"),
+        ("SUCCEEDED", None, "SUCCEEDED"),
+        ("FAILED", "CheckoutParkedForOperator", "parked"),
+    ],
+)
+def test_a_running_finished_or_parked_execution_is_left_alone(status, error, reason):
+    decided = plan(described(status=status, error=error), entered(("CreateOrder", STATE)))
+
+    assert isinstance(decided, Skip)
+    assert reason in decided.reason
+
+
+@pytest.mark.parametrize("status", ["ABORTED", "TIMED_OUT", "FAILED"])
+def test_dead_before_the_pivot_rolls_back_with_a_reason_of_its_death(status):
+    decided = plan(
+        described(status=status, error="States.Runtime" if status == "FAILED" else None),
+        entered(("PrepareCheckout", STATE), ("ChargePayment", {**STATE, "order": {}})),
+    )
+
+    assert isinstance(decided, StartRecovery)
+    assert decided.name == "ord-1--r1"
+    assert decided.lane is Lane.COMPENSATE
+    resumed = json.loads(decided.input)
+    assert resumed["recovery"]["resume"] == "compensate"
+    assert resumed["recovery"]["after"] == "ord-1"
+    expected = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}
+    assert resumed["failure"]["Error"] == expected.get(status, "States.Runtime")
+    assert "ended " + status + " in ChargePayment" in resumed["failure"]["Cause"]
+
+
+def test_dead_in_the_rollback_keeps_the_original_failure():
+    failing = {**STATE, "failure": {"Error": "PaymentDeclinedError", "Cause": "declined"}}
+    decided = plan(described(), entered(("ReleaseStock", failing)))
+
+    assert isinstance(decided, StartRecovery)
+    assert json.loads(decided.input)["failure"]["Error"] == "PaymentDeclinedError"
+
+
+def test_once_the_pivot_was_scheduled_the_recovery_confirms_with_the_pivots_input():
+    at_pivot = {**STATE, "payment": {"charge_id": "ch_1"}}
+    decided = plan(
+        described(),
+        entered(("ConfirmOrder", at_pivot), ("PublishCheckoutConfirmed", {**at_pivot, "x": 1})),
+    )
+
+    assert isinstance(decided, StartRecovery)
+    assert decided.lane is Lane.CONFIRM
+    resumed = json.loads(decided.input)
+    assert resumed["payment"]["charge_id"] == "ch_1"
+    assert "x" not in resumed
+    assert resumed["failure"] is None, "a confirmation is never given a rollback reason"
+
+
+def test_a_recovery_that_died_at_its_start_resumes_in_its_own_lane():
+    own = {**STATE, "recovery": {"resume": "confirm", "after": "ord-1", "number": 1}}
+    decided = plan(described("ord-1--r1", input=own), [])
+
+    assert isinstance(decided, StartRecovery)
+    assert decided.name == "ord-1--r2"
+    assert decided.lane is Lane.CONFIRM
+
+
+def test_the_same_dead_execution_always_yields_the_same_recovery():
+    history = entered(("ReserveStock", STATE))
+
+    assert plan(described(), history) == plan(described(), history)
+
+
+def test_after_the_last_automatic_recovery_the_order_is_parked():
+    name = execution_name("ord-1", MAX_AUTOMATIC_RECOVERIES)
+
+    decided = plan(described(name), entered(("RefundPayment", STATE)))
+
+    assert isinstance(decided, ParkOrder)
+    assert decided.order_id == "ord-1"
+    assert decided.execution_arn.endswith(name)
+    assert f"{MAX_AUTOMATIC_RECOVERIES} recoveries" in decided.reason
