@@ -51,14 +51,19 @@ def parse_execution_name(name: str) -> tuple[str, int]:
 def execution_chain(
     describe: Callable[[str], dict[str, Any] | None], state_machine_arn: str, order_id: str
 ) -> list[dict[str, Any]]:
-    """The order's executions, described, in order: its saga, then each recovery (or retry)."""
+    """The order's executions, described, in order: its saga, then each recovery (or retry).
+
+    Only an execution that closed unfinished can have a successor, so a checkout that succeeded
+    or still runs costs one DescribeExecution.
+    """
     chain: list[dict[str, Any]] = []
     prefix = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
-    while True:
+    while not chain or chain[-1]["status"] in CLOSED_UNFINISHED:
         described = describe(f"{prefix}:{execution_name(order_id, len(chain))}")
         if described is None:
-            return chain
+            break
         chain.append(described)
+    return chain
 
 
 def describer(sfn: Any) -> Callable[[str], dict[str, Any] | None]:

@@ -14,6 +14,7 @@ from orchestration.recovery import (
     ParkOrder,
     Skip,
     StartRecovery,
+    execution_chain,
     execution_name,
     parse_execution_name,
     plan,
@@ -137,3 +138,24 @@ def test_after_the_last_automatic_recovery_the_order_is_parked():
     assert decided.order_id == "ord-1"
     assert decided.execution_arn.endswith(name)
     assert f"{MAX_AUTOMATIC_RECOVERIES} recoveries" in decided.reason
+
+
+def test_the_chain_reads_recoveries_only_after_an_unfinished_ending():
+    stored = {
+        ARN + "ord-1": described("ord-1", "ABORTED"),
+        ARN + "ord-1--r1": described("ord-1--r1", "SUCCEEDED"),
+        ARN + "ord-2": described("ord-2", "SUCCEEDED"),
+    }
+    asked: list[str] = []
+
+    def describe(arn: str) -> dict[str, Any] | None:
+        asked.append(arn)
+        return stored.get(arn)
+
+    machine = ARN.replace(":execution:", ":stateMachine:").rstrip(":")
+    assert [d["name"] for d in execution_chain(describe, machine, "ord-1")] == [
+        "ord-1",
+        "ord-1--r1",
+    ]
+    assert [d["name"] for d in execution_chain(describe, machine, "ord-2")] == ["ord-2"]
+    assert asked == [ARN + "ord-1", ARN + "ord-1--r1", ARN + "ord-2"], "no probe past an ending"
