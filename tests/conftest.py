@@ -28,6 +28,16 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 
+@pytest.fixture(autouse=True)
+def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the test environment, whatever an earlier one left in os.environ
+    (an endpoint left set would send a later test's calls past moto to a real server)."""
+    for name, value in _TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """A fresh in-process moto account for one test."""

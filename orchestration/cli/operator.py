@@ -50,6 +50,7 @@ def add_parser(commands: Any) -> None:
 
 def _connect(args: argparse.Namespace) -> Target:
     target = resolve(args)
+    target.export()  # the reconciler's logic and PynamoDB build their own clients
     from orchestration.parked_checkouts import bind_parked_table
 
     bind_parked_table(target.require("parked-checkouts table", target.parked_table), target.region)

@@ -3,8 +3,9 @@
 Locally the endpoint, the state machine and the table names come from `.local-cloud/state.json`
 (written by `make run`). With `--aws` they come from the SSM parameters the orchestration stack
 publishes under `/<project>/<stage>/orchestration/...`, with your credentials (`--profile`,
-`--region`). The process environment is pointed at the target too, so code that builds its own
-clients (the reconciler's logic, PynamoDB) talks to the same place.
+`--region`). `Target.export()` points this process's environment at the target too, for code
+that builds its own clients (the reconciler's logic, PynamoDB): the operator commands call it;
+nothing that runs inside another program should.
 """
 
 from __future__ import annotations
@@ -45,12 +46,28 @@ class Target:
     endpoint_url: str | None
     stage: str
     region: str
+    profile: str | None
     state_machine_arn: str | None
     parked_table: str | None
     event_bus: str | None
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
+
+    def export(self) -> None:
+        """Point this process's AWS environment at the target (a command's own process only)."""
+        if self.endpoint_url is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+            if self.profile:
+                os.environ["AWS_PROFILE"] = self.profile
+        else:
+            os.environ.update(
+                AWS_ENDPOINT_URL=self.endpoint_url,
+                AWS_ACCESS_KEY_ID="local",
+                AWS_SECRET_ACCESS_KEY="local",
+            )
+            os.environ.pop("AWS_PROFILE", None)
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = self.region
 
     def require(self, what: str, value: str | None) -> str:
         if value is None:
@@ -72,10 +89,6 @@ def resolve(args: argparse.Namespace) -> Target:
 
     if args.aws:
         session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
-        for name, value in (("AWS_PROFILE", args.profile), ("AWS_REGION", args.region)):
-            if value:
-                os.environ[name] = value
-        os.environ.pop("AWS_ENDPOINT_URL", None)
         prefix = f"/{args.project}/{args.stage}/orchestration"
         ssm = session.client("ssm")
 
@@ -92,6 +105,7 @@ def resolve(args: argparse.Namespace) -> Target:
             endpoint_url=None,
             stage=args.stage,
             region=str(session.region_name),
+            profile=args.profile,
             state_machine_arn=parameter("checkout-state-machine/arn"),
             parked_table=parameter("parked-checkouts-table/name"),
             event_bus=parameter("checkout-event-bus/name"),
@@ -104,14 +118,6 @@ def resolve(args: argparse.Namespace) -> Target:
             "or pass --endpoint-url or --aws"
         )
     same = endpoint == state.get("aws_endpoint")
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-        AWS_REGION=LOCAL_REGION,
-        AWS_DEFAULT_REGION=LOCAL_REGION,
-    )
-    os.environ.pop("AWS_PROFILE", None)
     session = boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key="local", region_name=LOCAL_REGION
     )
@@ -122,6 +128,7 @@ def resolve(args: argparse.Namespace) -> Target:
         endpoint_url=endpoint,
         stage=state.get("stage", LOCAL_STAGE) if same else LOCAL_STAGE,
         region=LOCAL_REGION,
+        profile=None,
         state_machine_arn=state.get("state_machine_arn") if same else None,
         parked_table=tables.get("ParkedCheckoutsTable"),
         event_bus=state.get("event_bus") if same else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -18,7 +19,12 @@ AWS = ["--aws", "--region", "us-east-1", "--stage", "test"]
 
 
 @pytest.fixture
-def operator(saga):
+def operator(saga, monkeypatch):
+    # The commands point this process's AWS environment at their target: restore it afterwards.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, os.environ[name])
     saga.add_product("SKU-A", available=10, unit_price=1_250)
     saga.add_product("SKU-B", available=3, unit_price=500)
     ssm = boto3.client("ssm", region_name="us-east-1")
