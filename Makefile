@@ -12,7 +12,7 @@ STAGE ?= dev
 UNITS := inventory payment order orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace bench chaos test unit integration saga infrastructure e2e api lint fmt diagram \
+.PHONY: help install tools run demo trace bench chaos test unit integration saga infrastructure e2e api lint fmt generate diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -24,7 +24,7 @@ help:
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff + mypy"
 	@echo "make fmt          format and auto-fix with ruff"
-	@echo "make diagram      redraw docs/saga-diagram.md and the README diagram from the ASL file"
+	@echo "make generate     regenerate the ASL file and the diagrams from orchestration/spec.py"
 	@echo "make unit | integration | saga | api | infrastructure | e2e   run one test group"
 	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
 	@echo "make deploy SERVICE=<inventory|payment|order|orchestration> STAGE=<name>"
@@ -99,8 +99,12 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-diagram: $(STAMP)
+# Every generated file, from orchestration/spec.py: the ASL file, then the diagrams drawn from it.
+generate: $(STAMP)
+	$(BIN)/python -m orchestration.asl
 	$(BIN)/python -m orchestration.diagram
+
+diagram: generate
 
 # --- AWS (needs credentials; nothing below runs in the tests) -----------------------------------
 validate: $(TOOLS_STAMP)

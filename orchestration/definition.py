@@ -1,7 +1,8 @@
 """Load the one ASL file and fill its `${Placeholder}`s.
 
-The same file is deployed (SAM `DefinitionSubstitutions`) and executed locally and in tests, so a
-placeholder left unfilled or a substitution nobody asked for is an error here, not a surprise later.
+The file is generated from `orchestration/spec.py` (`make generate`). The same file is deployed
+(SAM `DefinitionSubstitutions`) and executed locally and in tests, so a placeholder left unfilled
+or a substitution nobody asked for is an error here, not a surprise later.
 """
 
 from __future__ import annotations
@@ -12,22 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from orchestration.spec import SAGA, function_placeholder
+
 DEFINITION_PATH = Path(__file__).with_name("checkout_saga.asl.json")
 
 # What a deployment must provide: one ARN per saga function, the event bus, the parked table, stage.
 REQUIRED_SUBSTITUTIONS = frozenset(
-    {
-        "CreateOrderFunctionArn",
-        "ReserveStockFunctionArn",
-        "ChargePaymentFunctionArn",
-        "ConfirmOrderFunctionArn",
-        "RefundPaymentFunctionArn",
-        "ReleaseStockFunctionArn",
-        "CancelOrderFunctionArn",
-        "CheckoutEventBusName",
-        "ParkedCheckoutsTableName",
-        "Stage",
-    }
+    {function_placeholder(operation.name) for _, operation in SAGA.operations()}
+    | {"CheckoutEventBusName", "ParkedCheckoutsTableName", "Stage"}
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 

@@ -1,8 +1,9 @@
-"""What each state of the checkout saga does, for people: service, operation and phase.
+"""What each state of the checkout saga means, derived from the specification (`spec.py`).
 
-The status API, the demo and the trace command describe an execution with these names, so a reader
-sees "payment.refund_payment (compensation)" rather than a state name. A test proves every Task
-state of the ASL file is described here.
+For people: the status API, the demo and the trace describe an execution with these names, so a
+reader sees "payment.refund_payment (compensation)" rather than a state name. For the reconciler:
+the lane a recovery resumes in when an execution dies in a state. Tests prove every state of the
+ASL file is described here.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from orchestration.asl import CANCELLED, CONFIRMED, COUNT, FAILED, PARK, PREPARE, ROUTE
+from orchestration.spec import SAGA, Saga, StepKind
+from shared.observability import Phase
+
 
 class StepPhase(StrEnum):
-    ACTION = "action"
-    COMPENSATION = "compensation"
+    ACTION = Phase.ACTION.value
+    COMPENSATION = Phase.COMPENSATION.value
     EVENT = "event"
     OPERATOR = "operator"  # parking a checkout for a person
 
@@ -29,27 +34,32 @@ class StepInfo:
         return f"{self.service}.{self.operation}"
 
 
-STEPS: dict[str, StepInfo] = {
-    "CreateOrder": StepInfo("order", "create_order", StepPhase.ACTION),
-    "ReserveStock": StepInfo("inventory", "reserve_stock", StepPhase.ACTION),
-    "ChargePayment": StepInfo("payment", "charge_payment", StepPhase.ACTION),
-    "ConfirmOrder": StepInfo("order", "confirm_order", StepPhase.ACTION),
-    "RefundPayment": StepInfo("payment", "refund_payment", StepPhase.COMPENSATION),
-    "ReleaseStock": StepInfo("inventory", "release_stock", StepPhase.COMPENSATION),
-    "CancelOrder": StepInfo("order", "cancel_order", StepPhase.COMPENSATION),
-    "PublishCheckoutConfirmed": StepInfo("events", "publish_confirmed", StepPhase.EVENT),
-    "PublishCheckoutCancelled": StepInfo("events", "publish_cancelled", StepPhase.EVENT),
-    "PublishCheckoutFailed": StepInfo("events", "publish_failed", StepPhase.EVENT),
-    "ParkCheckout": StepInfo("orchestration", "park_checkout", StepPhase.OPERATOR),
-    "CountParkedCheckout": StepInfo("orchestration", "count_parked_checkout", StepPhase.OPERATOR),
-}
+def _steps(saga: Saga) -> dict[str, StepInfo]:
+    steps = {
+        step.state: StepInfo(step.service, step.action.name, StepPhase.ACTION)
+        for step in saga.steps
+    }
+    for step in reversed(saga.compensatable):
+        if step.compensation is not None and step.compensation_state is not None:
+            steps[step.compensation_state] = StepInfo(
+                step.service, step.compensation.name, StepPhase.COMPENSATION
+            )
+    steps.update(
+        {
+            f"Publish{CONFIRMED}": StepInfo("events", "publish_confirmed", StepPhase.EVENT),
+            f"Publish{CANCELLED}": StepInfo("events", "publish_cancelled", StepPhase.EVENT),
+            f"Publish{FAILED}": StepInfo("events", "publish_failed", StepPhase.EVENT),
+            PARK: StepInfo("orchestration", "park_checkout", StepPhase.OPERATOR),
+            COUNT: StepInfo("orchestration", "count_parked_checkout", StepPhase.OPERATOR),
+        }
+    )
+    return steps
+
+
+STEPS: dict[str, StepInfo] = _steps(SAGA)
 
 # The state each ending of the saga stops in, and the checkout status it means.
-ENDINGS = {
-    "CheckoutConfirmed": "CONFIRMED",
-    "CheckoutCancelled": "CANCELLED",
-    "CheckoutFailed": "FAILED",
-}
+ENDINGS = {CONFIRMED: "CONFIRMED", CANCELLED: "CANCELLED", FAILED: "FAILED"}
 
 
 class Lane(StrEnum):
@@ -61,64 +71,84 @@ class Lane(StrEnum):
     PARK = "park"  # the execution was parking: park again (record, metric, event)
 
 
-# If an execution dies in this state, the lane its recovery resumes in. None: it died before its
-# own lane began, so the recovery takes the lane the dead execution was started for. Every state
-# of the ASL file is here (a test proves it), so a new state cannot be left without a rule.
-RESUME_LANE: dict[str, Lane | None] = {
-    "PrepareCheckout": None,
-    "RouteCheckout": None,
-    # before the pivot nothing can land any more once the execution is dead, except what was in
-    # flight, and a compensation leaves a tombstone that refuses it: roll everything back
-    "CreateOrder": Lane.COMPENSATE,
-    "ReserveStock": Lane.COMPENSATE,
-    "ChargePayment": Lane.COMPENSATE,
-    # the pivot was scheduled: it may have landed (or still land), so never roll back blindly
-    "ConfirmOrder": Lane.CONFIRM,
-    "ConfirmOrderUncertain": Lane.CONFIRM,
-    "PublishCheckoutConfirmed": Lane.CONFIRM,
-    "CheckoutConfirmed": Lane.CONFIRM,
-    "RefundPayment": Lane.COMPENSATE,
-    "ReleaseStock": Lane.COMPENSATE,
-    "CancelOrder": Lane.COMPENSATE,
-    "PublishCheckoutCancelled": Lane.COMPENSATE,
-    "CheckoutCancelled": Lane.COMPENSATE,
-    # a compensation was stuck: run the rollback again (it parks again if it still cannot finish)
-    "RefundPaymentStuck": Lane.COMPENSATE,
-    "ReleaseStockStuck": Lane.COMPENSATE,
-    "CancelOrderStuck": Lane.COMPENSATE,
-    "ParkCheckout": Lane.PARK,
-    "CountParkedCheckout": Lane.PARK,
-    "PublishCheckoutFailed": Lane.PARK,
-    "CheckoutFailed": Lane.PARK,
-}
+def _resume_lanes(saga: Saga) -> dict[str, Lane | None]:
+    """If an execution dies in this state, the lane its recovery resumes in. None: it died
+    before its own lane began, so the recovery takes the lane the dead execution was for."""
+    lanes: dict[str, Lane | None] = {PREPARE: None, ROUTE: None}
+    for step in saga.steps:
+        if step.kind is StepKind.COMPENSATABLE:
+            # Once the execution is dead nothing more can land, except what was in flight, and a
+            # compensation leaves a tombstone that refuses it: roll everything back.
+            lanes[step.state] = Lane.COMPENSATE
+        else:  # the pivot was scheduled: it may have landed, so never roll back blindly
+            lanes[step.state] = Lane.CONFIRM
+            lanes[f"{step.state}{'Uncertain' if step.kind is StepKind.PIVOT else 'Stuck'}"] = (
+                Lane.CONFIRM
+            )
+    lanes[f"Publish{CONFIRMED}"] = lanes[CONFIRMED] = Lane.CONFIRM
+    for step in saga.compensatable:
+        if step.compensation_state is not None:
+            # a compensation, or one that was stuck: run the rollback again (it parks again if
+            # it still cannot finish)
+            lanes[step.compensation_state] = Lane.COMPENSATE
+            lanes[f"{step.compensation_state}Stuck"] = Lane.COMPENSATE
+    lanes[f"Publish{CANCELLED}"] = lanes[CANCELLED] = Lane.COMPENSATE
+    for state in (PARK, COUNT, f"Publish{FAILED}", FAILED):
+        lanes[state] = Lane.PARK
+    return lanes
+
+
+RESUME_LANE: dict[str, Lane | None] = _resume_lanes(SAGA)
 
 # The lane an operator's retry of a parked checkout takes, by the parked record's stuck_step.
-RETRY_LANE = {
-    "confirm_order": Lane.CONFIRM,
-    "refund_payment": Lane.COMPENSATE,
-    "release_stock": Lane.COMPENSATE,
-    "cancel_order": Lane.COMPENSATE,
+RETRY_LANE: dict[str, Lane] = {
+    **{
+        step.action.name: Lane.CONFIRM
+        for step in SAGA.steps
+        if step.kind is not StepKind.COMPENSATABLE
+    },
+    **{
+        step.compensation.name: Lane.COMPENSATE
+        for step in SAGA.compensatable
+        if step.compensation is not None
+    },
 }
 
 # The compensations in the order the rollback runs them (newest first).
-ROLLBACK = ("refund_payment", "release_stock", "cancel_order")
+ROLLBACK = tuple(
+    step.compensation.name for step in reversed(SAGA.compensatable) if step.compensation
+)
+# Which compensation gives back what: the parked record's fields a rollback step releases.
+_RELEASES = {
+    step.compensation.name: step.action.result_key
+    for step in SAGA.compensatable
+    if step.compensation is not None
+}
 
 
 @dataclass(frozen=True)
 class Held:
     """What a parked checkout still holds, from where its rollback stopped."""
 
-    stock: bool
-    money: bool
+    results: tuple[str, ...]  # the saga results not yet given back (e.g. reservation, payment)
     order: str  # what the order record reads
+
+    @property
+    def stock(self) -> bool:
+        return "reservation" in self.results
+
+    @property
+    def money(self) -> bool:
+        return "payment" in self.results
 
 
 def held_after_parking(stuck_step: str) -> Held:
+    everything = tuple(_RELEASES.values())
     if stuck_step in ROLLBACK:
         done = ROLLBACK[: ROLLBACK.index(stuck_step)]
-        return Held(stock="release_stock" not in done, money="refund_payment" not in done,
-                    order="PENDING")  # fmt: skip
-    if stuck_step == "confirm_order":
-        return Held(stock=True, money=True, order="PENDING or CONFIRMED (the outcome is unknown)")
+        released = {_RELEASES[name] for name in done}
+        return Held(tuple(r for r in everything if r not in released), order="PENDING")
+    if stuck_step in RETRY_LANE:  # the pivot, or a step after it
+        return Held(everything, order="PENDING or CONFIRMED (the outcome is unknown)")
     # parked by the reconciler: the dead executions may have stopped anywhere
-    return Held(stock=True, money=True, order="unknown: read the order before acting")
+    return Held(everything, order="unknown: read the order before acting")

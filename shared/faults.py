@@ -31,20 +31,11 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-# Every operation a schedule may name: `<service>.<operation>`, as each handler declares it.
-OPERATIONS = (
-    "order.create",
-    "inventory.reserve",
-    "payment.charge",
-    "order.confirm",
-    "payment.refund",
-    "inventory.release",
-    "order.cancel",
-)
 MAX_COUNT = 20  # more than any retry policy allows: "fails every time" needs no larger number
 MAX_SCHEDULE_LENGTH = 512
 
@@ -79,8 +70,12 @@ _ENTRY = re.compile(
 )
 
 
-def parse_schedule(text: str) -> dict[str, Fault]:
-    """`op[=kind[*k]]; ...` as operation -> Fault; FaultScheduleError names what is wrong."""
+def parse_schedule(text: str, operations: Collection[str] | None = None) -> dict[str, Fault]:
+    """`op[=kind[*k]]; ...` as operation -> Fault; FaultScheduleError names what is wrong.
+
+    `operations`: the ones that exist (the saga specification's; the API checks against it), or
+    None to check the grammar only (a task needs only its own operation's fault).
+    """
     if len(text) > MAX_SCHEDULE_LENGTH:
         raise FaultScheduleError(f"the schedule is longer than {MAX_SCHEDULE_LENGTH} characters")
     schedule: dict[str, Fault] = {}
@@ -95,9 +90,9 @@ def parse_schedule(text: str) -> dict[str, Fault]:
         if matched is None:
             raise FaultScheduleError(f"{entry!r} is not '<service>.<operation>[=<kind>[*<count>]]'")
         operation = matched["operation"]
-        if operation not in OPERATIONS:
+        if operations is not None and operation not in operations:
             raise FaultScheduleError(
-                f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}"
+                f"unknown operation {operation!r}; known: {', '.join(operations)}"
             )
         if operation in schedule:
             raise FaultScheduleError(f"{operation} is scheduled twice")
@@ -121,13 +116,13 @@ def _fault(entry: str, kind_name: str | None, count_text: str | None) -> Fault:
 
 
 def canonical(schedule: dict[str, Fault]) -> str:
-    """The one text form of a schedule (operations in saga order), as executions carry it."""
-    return "; ".join(f"{op}={schedule[op]}" for op in OPERATIONS if op in schedule)
+    """The one text form of a schedule (operations sorted), as executions carry it."""
+    return "; ".join(f"{op}={schedule[op]}" for op in sorted(schedule))
 
 
-def normalize(text: str) -> str:
+def normalize(text: str, operations: Collection[str] | None = None) -> str:
     """Parse and print again: how the API stores a schedule it accepted."""
-    return canonical(parse_schedule(text))
+    return canonical(parse_schedule(text, operations))
 
 
 class ProcessEffects(Protocol):

@@ -76,8 +76,6 @@ def saga_task(
     settings: Callable[[], SettingsT],
 ) -> Callable[[Callable[[InputT, SettingsT], BaseModel]], LambdaHandler]:
     """Wrap `logic(task, settings) -> output model` as a Lambda entry point for one saga step."""
-    if fault_name not in faults.OPERATIONS:
-        raise ValueError(f"{fault_name!r} is not an operation of shared.faults.OPERATIONS")
 
     def decorate(logic: Callable[[InputT, SettingsT], BaseModel]) -> LambdaHandler:
         @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)

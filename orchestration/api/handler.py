@@ -13,12 +13,14 @@ from orchestration.api import catalog, checkouts
 from orchestration.api.errors import dependency_unavailable, validation_error
 from orchestration.api.models import MAX_BODY_BYTES, ApiError, CheckoutRequest, IdempotencyKey
 from orchestration.api.settings import get_settings
+from orchestration.spec import SAGA
 from shared.contracts import OrderId, Sku
 from shared.errors import DependencyUnavailableError
 from shared.faults import FaultScheduleError, normalize
 from shared.observability import logger, tracer
 
 FAULT_HEADER = "X-Checkout-Fault"
+FAULT_OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 app = APIGatewayRestResolver()
@@ -73,7 +75,7 @@ def _fault() -> str | None:
     if get_settings().is_production:
         raise ApiError(400, "fault_injection_disabled", f"{FAULT_HEADER} is refused in production")
     try:
-        return normalize(requested)
+        return normalize(requested, FAULT_OPERATIONS)
     except FaultScheduleError as error:
         raise ApiError(400, "invalid_fault_schedule", f"{FAULT_HEADER}: {error}") from None
 

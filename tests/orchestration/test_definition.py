@@ -20,6 +20,7 @@ from orchestration.diagram import (
     readme_with_diagram,
     render_document,
 )
+from orchestration.spec import SAGA
 from shared.errors import BusinessRuleError, InvalidInputError, TransientError, all_error_names
 
 # Error names the platform itself produces (Step Functions and the Lambda integration).
@@ -41,12 +42,7 @@ PLATFORM_ERRORS = {
 CRASHES = {"Runtime.ExitError", "Runtime.Unknown", "Sandbox.Timedout"}
 
 # Forward steps, in order, and the compensation state of each (None: the pivot has none).
-STEPS = [
-    ("CreateOrder", "CancelOrder"),
-    ("ReserveStock", "ReleaseStock"),
-    ("ChargePayment", "RefundPayment"),
-    ("ConfirmOrder", None),
-]
+STEPS = [(step.state, step.compensation_state) for step in SAGA.steps]
 COMPENSATIONS = [compensation for _, compensation in STEPS if compensation]
 
 

@@ -35,16 +35,13 @@ from tests.saga.harness import (
     wait_for_execution,
 )
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.services import (
+    saga_services,
+    service_environment,
+    service_models,
+    settings_loader,
+)
 from tests.support.tables import bind_service, table_items
-
-SERVICE_ENV = {
-    "PRODUCTS_TABLE_NAME": "saga-products",
-    "RESERVATIONS_TABLE_NAME": "saga-reservations",
-    "PAYMENTS_TABLE_NAME": "saga-payments",
-    "PAYMENT_PROVIDER": "simulated",
-    "SIMULATED_PROVIDER_LEDGER_TABLE_NAME": "saga-simulated-provider-ledger",
-    "ORDERS_TABLE_NAME": "saga-orders",
-}
 
 
 @dataclass
@@ -184,23 +181,15 @@ class SagaRig:
                 )
 
 
-def _service_models() -> list[Any]:
-    from services.inventory.dal.records import ProductRecord, ReservationRecord
-    from services.order.dal.records import OrderRecord
-    from services.payment.dal.records import PaymentRecord, SimulatedLedgerRecord
-
-    return [ProductRecord, ReservationRecord, PaymentRecord, SimulatedLedgerRecord, OrderRecord]
-
-
 def _bind_all_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.inventory.settings import get_settings as inventory_settings
-    from services.order.settings import get_settings as order_settings
-    from services.payment.settings import get_settings as payment_settings
-
-    models = _service_models()
-    bind_service(monkeypatch, inventory_settings, SERVICE_ENV, models[:2])
-    bind_service(monkeypatch, payment_settings, SERVICE_ENV, models[2:4])
-    bind_service(monkeypatch, order_settings, SERVICE_ENV, models[4:])
+    """Every service of the saga, bound as its template configures it, with its own tables."""
+    for service in saga_services():
+        bind_service(
+            monkeypatch,
+            settings_loader(service),
+            service_environment(service),
+            service_models(service),
+        )
 
 
 def _configure_reconciler(monkeypatch: pytest.MonkeyPatch, state_machine_arn: str) -> None:

@@ -23,31 +23,26 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from orchestration.spec import SAGA, function_placeholder, function_slug
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 STAGE = "test"
 EVENT_BUS = "checkout-events-test"
 PARKED_TABLE = "test-parked-checkouts"
 
-# function name in the ARN -> handler module
-FUNCTIONS = {
-    "create-order": "services.order.handlers.create_order",
-    "confirm-order": "services.order.handlers.confirm_order",
-    "cancel-order": "services.order.handlers.cancel_order",
-    "reserve-stock": "services.inventory.handlers.reserve_stock",
-    "release-stock": "services.inventory.handlers.release_stock",
-    "charge-payment": "services.payment.handlers.charge_payment",
-    "refund-payment": "services.payment.handlers.refund_payment",
-    "get-products": "services.inventory.handlers.get_products",  # read by the checkout API
-}
+# function name in the ARN -> handler module, and -> the definition's placeholder for its ARN;
+# from the saga specification, plus the catalog read the checkout API invokes
 PLACEHOLDER_FOR_FUNCTION = {
-    "create-order": "CreateOrderFunctionArn",
-    "confirm-order": "ConfirmOrderFunctionArn",
-    "cancel-order": "CancelOrderFunctionArn",
-    "reserve-stock": "ReserveStockFunctionArn",
-    "release-stock": "ReleaseStockFunctionArn",
-    "charge-payment": "ChargePaymentFunctionArn",
-    "refund-payment": "RefundPaymentFunctionArn",
+    function_slug(operation.name): function_placeholder(operation.name)
+    for _, operation in SAGA.operations()
+}
+FUNCTIONS = {
+    **{
+        function_slug(operation.name): f"services.{step.service}.handlers.{operation.name}"
+        for step, operation in SAGA.operations()
+    },
+    "get-products": "services.inventory.handlers.get_products",
 }
 
 

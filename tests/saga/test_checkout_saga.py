@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orchestration.definition import load_definition
+from orchestration.spec import SAGA, function_slug
 
 pytestmark = pytest.mark.saga
 
@@ -59,12 +60,13 @@ def refunds(saga) -> list[Any]:
     return [entry for entry in saga.provider_journal() if entry.operation == "refund"]
 
 
+COMPENSATION_FUNCTIONS = {
+    function_slug(step.compensation.name) for step in SAGA.compensatable if step.compensation
+}
+
+
 def compensations_in_order(saga) -> list[str]:
-    return [
-        name
-        for name in saga.dispatcher.successful_calls()
-        if name in {"refund-payment", "release-stock", "cancel-order"}
-    ]
+    return [name for name in saga.dispatcher.successful_calls() if name in COMPENSATION_FUNCTIONS]
 
 
 def assert_one_event(saga, detail_type: str, order_id: str) -> dict[str, Any]:

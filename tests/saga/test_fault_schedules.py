@@ -31,8 +31,9 @@ from hypothesis import strategies as st
 
 from orchestration.definition import load_definition
 from orchestration.recovery import CLOSED_UNFINISHED, PARKED_ERROR, describer, execution_chain
+from orchestration.spec import SAGA
 from orchestration.steps import ENDINGS
-from shared.faults import OPERATIONS, FaultKind, parse_schedule
+from shared.faults import FaultKind, parse_schedule
 from tests.saga.harness import FUNCTIONS, SandboxEnded, wait_for_execution
 from tests.support.invariants import Ending, Evidence, read_stores, violations
 from tests.support.lambda_context import FakeLambdaContext
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.saga
 SCHEDULES = int(os.environ.get("CHECKOUT_FAULT_SCHEDULES", "200"))
 REPORT = os.environ.get("CHECKOUT_CHAOS_REPORT")
 _examples = itertools.count()
+OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 # The operations retried as long as a compensation (8 times), then parked if still failing.
 LONG_RETRIED = {"order.confirm", "payment.refund", "inventory.release", "order.cancel"}
 

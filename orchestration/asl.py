@@ -1,0 +1,403 @@
+"""Generate the ASL file from the saga specification (`orchestration/spec.py`).
+
+    python -m orchestration.asl          # rewrite orchestration/checkout_saga.asl.json
+    make generate                        # this, the diagram, and every other generated file
+
+What a hand-written definition can forget, generation does for every step: each compensatable
+step gets its compensation in the rollback (newest first), a `<Compensation>Stuck` state that
+parks the checkout, a default for its result so later paths exist, and a place in the parked
+record; the pivot rolls back only the errors it raises before writing and parks an unknown
+outcome; a retriable step after the pivot is retried long and parks. `check` proves that every
+JSONPath the parking and the events read exists on every path into them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+from orchestration.spec import (
+    BOOKKEEPING_RETRY,
+    FINISH_RETRY,
+    SAGA,
+    THROTTLE_RETRY,
+    Event,
+    Operation,
+    RetryProfile,
+    Saga,
+    Step,
+    StepKind,
+    function_placeholder,
+)
+
+LAMBDA = "arn:aws:states:::lambda:invoke"
+PREPARE, ROUTE = "PrepareCheckout", "RouteCheckout"
+PARK, COUNT = "ParkCheckout", "CountParkedCheckout"
+CONFIRMED, CANCELLED, FAILED = "CheckoutConfirmed", "CheckoutCancelled", "CheckoutFailed"
+PARKED_ERROR = "CheckoutParkedForOperator"
+
+# The names every Lambda task retries: a dead or failed environment, the Lambda service, a lost
+# invocation, and the transient errors our code raises (docs/decisions.md, "Retry policy").
+TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+    "Runtime.ExitError",
+    "Runtime.Unknown",
+    "Sandbox.Timedout",
+    "States.Timeout",
+    "DependencyUnavailableError",
+    "PaymentProviderUnavailableError",
+]
+THROTTLED = "Lambda.TooManyRequestsException"
+
+
+class SpecificationError(ValueError):
+    """The specification cannot make a saga (a rule of spec.py is broken)."""
+
+
+def _retry(names: list[str], profile: RetryProfile) -> dict[str, Any]:
+    return {
+        "ErrorEquals": names,
+        "IntervalSeconds": profile.interval_seconds,
+        "MaxAttempts": profile.max_attempts,
+        "BackoffRate": profile.backoff_rate,
+        "MaxDelaySeconds": profile.max_delay_seconds,
+        "JitterStrategy": "FULL",
+    }
+
+
+def _bookkeeping_retry() -> list[dict[str, Any]]:
+    return [_retry(["States.ALL"], BOOKKEEPING_RETRY)]
+
+
+def _task(
+    saga: Saga,
+    operation: Operation,
+    retries: list[dict[str, Any]],
+    catches: list[dict[str, Any]],
+    next_state: str,
+) -> dict[str, Any]:
+    payload = {"order_id.$": "$.order_id"}
+    payload.update({f"{name}.$": path for name, path in operation.payload.items()})
+    payload.update({"fault.$": "$.fault", "attempt.$": "$$.State.RetryCount"})
+    return {
+        "Type": "Task",
+        "Comment": operation.comment,
+        "Resource": LAMBDA,
+        "Parameters": {
+            "FunctionName": f"${{{function_placeholder(operation.name)}}}",
+            "Payload": payload,
+        },
+        "ResultSelector": {f"{name}.$": path for name, path in operation.result.items()},
+        "ResultPath": f"$.{operation.result_key}",
+        "TimeoutSeconds": saga.task_timeout_seconds,
+        "Retry": retries,
+        "Catch": catches,
+        "Next": next_state,
+    }
+
+
+def _catch(names: list[str], result_path: str, next_state: str) -> dict[str, Any]:
+    return {"ErrorEquals": names, "ResultPath": result_path, "Next": next_state}
+
+
+def _publish(saga: Saga, event: Event, next_state: str) -> dict[str, Any]:
+    detail: dict[str, Any] = {"version": "1"}
+    detail.update({f"{name}.$": path for name, path in event.detail.items()})
+    return {
+        "Type": "Task",
+        "Comment": event.comment,
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {
+            "Entries": [
+                {
+                    "EventBusName": "${CheckoutEventBusName}",
+                    "Source": "checkout.saga",
+                    "DetailType": event.detail_type,
+                    "Detail": detail,
+                }
+            ]
+        },
+        "ResultPath": None,
+        "TimeoutSeconds": saga.task_timeout_seconds,
+        "Retry": _bookkeeping_retry(),
+        "Next": next_state,
+    }
+
+
+def _defaults(saga: Saga) -> dict[str, Any]:
+    defaults: dict[str, Any] = {"fault": None, "failure": None}
+    for step in saga.steps:
+        if step.default is not None:
+            defaults[step.action.result_key] = step.default
+    defaults["recovery"] = {"resume": "forward"}
+    return defaults
+
+
+def _rollback_after(saga: Saga, index: int) -> str:
+    """Where a failure of step `index` goes: the newest compensation of the steps done so far
+    (its own included), or straight to the cancellation event when nothing needs undoing."""
+    for step in reversed(saga.steps[: index + 1]):
+        if step.compensation_state:
+            return step.compensation_state
+    return f"Publish{CANCELLED}"
+
+
+def _forward(saga: Saga) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = {}
+    for index, step in enumerate(saga.steps):
+        following = saga.steps[index + 1].state if index + 1 < len(saga.steps) else None
+        next_state = following or f"Publish{CONFIRMED}"
+        states[step.state] = _step_state(saga, index, step, next_state)
+    return states
+
+
+def _step_state(saga: Saga, index: int, step: Step, next_state: str) -> dict[str, Any]:
+    if step.kind is StepKind.COMPENSATABLE:
+        retries = [_retry([THROTTLED], THROTTLE_RETRY), _transient(step.retry)]
+        catches = [_catch(["States.ALL"], "$.failure", _rollback_after(saga, index))]
+    elif step.kind is StepKind.PIVOT:
+        retries = [_transient(step.retry)]
+        catches = [
+            _catch(list(step.compensated_on), "$.failure", _rollback_after(saga, index)),
+            _catch(["States.ALL"], "$.stuck_failure", f"{step.state}Uncertain"),
+        ]
+    else:
+        retries = [_transient(step.retry)]
+        catches = [_catch(["States.ALL"], "$.stuck_failure", f"{step.state}Stuck")]
+    return _task(saga, step.action, retries, catches, next_state)
+
+
+def _transient(profile: RetryProfile) -> dict[str, Any]:
+    names = list(TRANSIENT_ERRORS)
+    if profile is not FINISH_RETRY:  # an action's throttles have a retrier of their own
+        names.remove(THROTTLED)
+    return _retry(names, profile)
+
+
+def _rollback(saga: Saga) -> dict[str, dict[str, Any]]:
+    chain = [step for step in reversed(saga.compensatable) if step.compensation]
+    states: dict[str, dict[str, Any]] = {}
+    for position, step in enumerate(chain):
+        assert step.compensation is not None
+        assert step.compensation_state is not None
+        following = chain[position + 1].compensation_state if position + 1 < len(chain) else None
+        states[step.compensation_state] = _task(
+            saga,
+            step.compensation,
+            [_transient(FINISH_RETRY)],
+            [_catch(["States.ALL"], "$.stuck_failure", f"{step.compensation_state}Stuck")],
+            following or f"Publish{CANCELLED}",
+        )
+    return states
+
+
+def _parking(saga: Saga) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = {}
+    for step in reversed(saga.compensatable):
+        if step.compensation is not None:
+            states[f"{step.compensation_state}Stuck"] = _remember(
+                "Remember which compensation is stuck.", step.compensation.name
+            )
+    pivot = saga.pivot
+    states[f"{pivot.state}Uncertain"] = _remember(
+        "The confirmation may have landed: refunding could leave a confirmed order unpaid, so "
+        "park it instead.",
+        pivot.action.name,
+    )
+    for step in saga.steps:
+        if step.kind is StepKind.RETRIABLE:
+            states[f"{step.state}Stuck"] = _remember(
+                "A step after the pivot could not finish: park it, never roll back.",
+                step.action.name,
+            )
+    item: dict[str, Any] = {
+        "order_id": {"S.$": "$.order_id"},
+        "stuck_step": {"S.$": "$.stuck_step"},
+        "error": {"S.$": "$.stuck_failure.Error"},
+        "stuck_failure": {"S.$": "States.JsonToString($.stuck_failure)"},
+        "original_failure": {"S.$": "States.JsonToString($.failure)"},
+    }
+    for name in saga.parked_fields:
+        item[name] = {"S.$": f"States.JsonToString($.{name})"}
+    item["execution_arn"] = {"S.$": "$$.Execution.Id"}
+    item["parked_at"] = {"S.$": "$$.State.EnteredTime"}
+    states[PARK] = {
+        "Type": "Task",
+        "Comment": (
+            "A compensation failed after all its retries: park the order for an operator, never "
+            "drop it."
+        ),
+        "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": "${ParkedCheckoutsTableName}", "Item": item},
+        "ResultPath": None,
+        "TimeoutSeconds": saga.task_timeout_seconds,
+        "Retry": _bookkeeping_retry(),
+        "Next": COUNT,
+    }
+    states[COUNT] = {
+        "Type": "Task",
+        "Comment": "The metric the 'parked for an operator' alarm watches.",
+        "Resource": "arn:aws:states:::aws-sdk:cloudwatch:putMetricData",
+        "Parameters": {
+            "Namespace": "CheckoutSaga",
+            "MetricData": [
+                {
+                    "MetricName": "CheckoutsParked",
+                    "Unit": "Count",
+                    "Value": 1,
+                    "Dimensions": [{"Name": "stage", "Value": "${Stage}"}],
+                }
+            ],
+        },
+        "ResultPath": None,
+        "TimeoutSeconds": saga.task_timeout_seconds,
+        "Retry": _bookkeeping_retry(),
+        "Next": f"Publish{FAILED}",
+    }
+    states[f"Publish{FAILED}"] = _publish(saga, saga.failed, FAILED)
+    states[FAILED] = {
+        "Type": "Fail",
+        "Comment": "Ends FAILED on purpose, so the failed-executions alarm fires as well.",
+        "Error": PARKED_ERROR,
+        "Cause": (
+            "A compensation kept failing after its retries; the order is parked for an operator."
+        ),
+    }
+    return states
+
+
+def _remember(comment: str, operation: str) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Comment": comment,
+        "Result": operation,
+        "ResultPath": "$.stuck_step",
+        "Next": PARK,
+    }
+
+
+def build(saga: Saga = SAGA) -> dict[str, Any]:
+    """The definition, as data, from the specification."""
+    _validate(saga)
+    first_compensation = _rollback_after(saga, len(saga.steps) - 1)
+    states: dict[str, dict[str, Any]] = {
+        PREPARE: {
+            "Type": "Pass",
+            "Comment": (
+                "Give optional fields their defaults so every later path exists: no fault "
+                "injected, no failure, nothing reserved or charged yet, a new checkout (not a "
+                "recovery)."
+            ),
+            "Parameters": {
+                "checkout.$": "States.JsonMerge(States.StringToJson('"
+                + json.dumps(_defaults(saga), separators=(",", ":"))
+                + "'), $, false)"
+            },
+            "OutputPath": "$.checkout",
+            "Next": ROUTE,
+        },
+        ROUTE: {
+            "Type": "Choice",
+            "Comment": (
+                "A new checkout runs forward. A recovery (started by the reconciler, or by an "
+                "operator's `checkout retry`, for an execution that died or parked) resumes where "
+                "that execution left the order: roll back before the pivot, finish the pivot "
+                "forward, or park again."
+            ),
+            "Choices": [
+                {"Variable": "$.recovery.resume", "StringEquals": lane, "Next": target}
+                for lane, target in (
+                    ("compensate", first_compensation),
+                    ("confirm", saga.pivot.state),
+                    ("park", PARK),
+                )
+            ],
+            "Default": saga.steps[0].state,
+        },
+    }
+    states.update(_forward(saga))
+    states[f"Publish{CONFIRMED}"] = _publish(saga, saga.confirmed, CONFIRMED)
+    states[CONFIRMED] = {
+        "Type": "Succeed",
+        "Comment": "Order CONFIRMED, stock held, payment captured.",
+    }
+    states.update(_rollback(saga))
+    states[f"Publish{CANCELLED}"] = _publish(saga, saga.cancelled, CANCELLED)
+    states[CANCELLED] = {
+        "Type": "Succeed",
+        "Comment": (
+            "Rolled back cleanly: order CANCELLED, nothing charged, no stock held. A business "
+            "outcome, not an operational failure."
+        ),
+    }
+    states.update(_parking(saga))
+    definition = {
+        "Comment": saga.comment,
+        "QueryLanguage": "JSONPath",
+        "TimeoutSeconds": saga.timeout_seconds,
+        "StartAt": PREPARE,
+        "States": states,
+    }
+    check(definition, saga)
+    return definition
+
+
+def _validate(saga: Saga) -> None:
+    kinds = [step.kind for step in saga.steps]
+    if kinds.count(StepKind.PIVOT) != 1:
+        raise SpecificationError("a saga has exactly one pivot")
+    pivot = kinds.index(StepKind.PIVOT)
+    if any(kind is not StepKind.COMPENSATABLE for kind in kinds[:pivot]):
+        raise SpecificationError("every step before the pivot must be compensatable")
+    if any(kind is not StepKind.RETRIABLE for kind in kinds[pivot + 1 :]):
+        raise SpecificationError("every step after the pivot must be retriable")
+    for step in saga.steps:
+        if (step.compensation is not None) != (step.kind is StepKind.COMPENSATABLE):
+            raise SpecificationError(
+                f"{step.state}: exactly compensatable steps have compensations"
+            )
+    keys = [operation.result_key for _, operation in saga.operations()]
+    if len(keys) != len(set(keys)):
+        raise SpecificationError(f"two operations keep their result under one key: {keys}")
+
+
+_PATH = re.compile(r"^\$\.([a-z_]+)")
+
+
+def check(definition: dict[str, Any], saga: Saga = SAGA) -> None:
+    """Every JSONPath the parking and the events read exists on every path into them: it is an
+    input, a default set by PrepareCheckout, or set by every state that can lead there."""
+    available = set(saga.inputs) | set(_defaults(saga)) | {"stuck_step", "stuck_failure"}
+    readers = [f"Publish{CONFIRMED}", f"Publish{CANCELLED}", f"Publish{FAILED}", PARK]
+    set_always = {f"Publish{CANCELLED}": {"cancellation"}}  # CancelOrder precedes it on every path
+    for name in readers:
+        text = json.dumps(definition["States"][name])
+        for path in re.findall(r'"\$\.([a-z_]+)', text):
+            if path not in available | set_always.get(name, set()):
+                raise SpecificationError(
+                    f"{name} reads $.{path}, which a path into it may not have: give its step a "
+                    "default in orchestration/spec.py"
+                )
+
+
+def render(saga: Saga = SAGA) -> str:
+    return json.dumps(build(saga), indent=2) + "\n"
+
+
+def main() -> int:
+    from orchestration.definition import DEFINITION_PATH
+
+    DEFINITION_PATH.write_text(render(), encoding="utf-8")
+    print(f"wrote {DEFINITION_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

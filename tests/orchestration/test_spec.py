@@ -1,0 +1,126 @@
+"""The saga specification is the one place a step is written; everything else agrees with it."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import json
+import re
+from typing import Any
+
+import pytest
+
+from deploy.templates import functions, load_template
+from orchestration.asl import SpecificationError, build, render
+from orchestration.definition import DEFINITION_PATH
+from orchestration.spec import (
+    SAGA,
+    Step,
+    StepKind,
+    function_placeholder,
+    function_slug,
+)
+
+
+def test_the_committed_asl_file_is_generated_from_the_specification():
+    assert DEFINITION_PATH.read_text(encoding="utf-8") == render(), (
+        "orchestration/checkout_saga.asl.json is stale or was edited by hand: run `make generate`"
+    )
+
+
+def test_a_hand_edit_of_the_asl_file_is_caught(tmp_path):
+    edited = json.loads(render())
+    edited["States"]["ReleaseStock"]["Retry"][0]["MaxAttempts"] = 1  # "just this once"
+    assert json.dumps(edited, indent=2) + "\n" != render()
+
+
+@pytest.mark.parametrize(
+    ("step", "operation"), SAGA.operations(), ids=lambda x: getattr(x, "name", "")
+)
+def test_every_operation_has_a_handler_declaring_its_fault_name(step, operation):
+    module = importlib.import_module(f"services.{step.service}.handlers.{operation.name}")
+    text = inspect.getsource(module)
+    assert f'fault_name="{operation.fault}"' in text
+    assert f'step="{operation.name}"' in text
+
+
+def test_every_operation_is_a_function_of_its_services_template():
+    for step, operation in SAGA.operations():
+        handlers = {spec.properties["Handler"] for spec in functions(step.service)}
+        assert f"services.{step.service}.handlers.{operation.name}.lambda_handler" in handlers
+
+
+def _state_machine() -> dict[str, Any]:
+    template = load_template("orchestration")
+    [machine] = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::StateMachine"
+    ]
+    properties: dict[str, Any] = machine["Properties"]
+    return properties
+
+
+def test_the_orchestration_template_wires_exactly_the_specifications_functions():
+    machine = _state_machine()
+    expected = {
+        function_placeholder(operation.name): "{{resolve:ssm:/${Project}/${Stage}/"
+        f"{step.service}/{function_slug(operation.name)}-function/arn}}}}"
+        for step, operation in SAGA.operations()
+    }
+    wired = {
+        name: value["Fn::Sub"]
+        for name, value in machine["DefinitionSubstitutions"].items()
+        if name.endswith("FunctionArn")
+    }
+    assert wired == expected
+    statements = [s for policy in machine["Policies"] for s in policy["Statement"]]
+    [invoke] = [s for s in statements if s["Action"] == ["lambda:InvokeFunction"]]
+    assert sorted(r["Fn::Sub"] for r in invoke["Resource"]) == sorted(expected.values())
+
+
+def test_each_service_publishes_the_arn_the_orchestration_reads():
+    for step, operation in SAGA.operations():
+        parameters = [
+            r["Properties"]["Name"]["Fn::Sub"]
+            for r in load_template(step.service)["Resources"].values()
+            if r["Type"] == "AWS::SSM::Parameter"
+        ]
+        path = (
+            f"/${{Project}}/${{Stage}}/{step.service}/{function_slug(operation.name)}-function/arn"
+        )
+        assert path in parameters, f"{step.service} does not publish {path}"
+
+
+def _with(**changes: object) -> object:
+    saga = copy.deepcopy(SAGA)
+    object.__setattr__(saga, "steps", changes["steps"])
+    return saga
+
+
+def test_a_specification_that_breaks_the_saga_shape_is_refused():
+    create, reserve, charge, confirm = SAGA.steps
+    two_pivots = _with(steps=(create, confirm, confirm))
+    compensatable_after_pivot = _with(steps=(create, confirm, reserve))
+    pivot_with_compensation = Step(
+        service="order",
+        kind=StepKind.PIVOT,
+        action=confirm.action,
+        compensation=create.compensation,
+    )
+    for broken, problem in (
+        (two_pivots, "exactly one pivot"),
+        (compensatable_after_pivot, "after the pivot must be retriable"),
+        (_with(steps=(create, reserve, charge, pivot_with_compensation)), "compensations"),
+    ):
+        with pytest.raises(SpecificationError, match=problem):
+            build(broken)  # type: ignore[arg-type]
+
+
+def test_a_step_without_a_default_for_what_parking_reads_is_refused():
+    create, reserve, charge, confirm = SAGA.steps
+    without_default = Step(
+        service=reserve.service, kind=reserve.kind, action=reserve.action,
+        compensation=reserve.compensation, default=None,
+    )  # fmt: skip
+    with pytest.raises(SpecificationError, match=re.escape("reads $.reservation")):
+        build(_with(steps=(create, without_default, charge, confirm)))  # type: ignore[arg-type]
