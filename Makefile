@@ -22,7 +22,7 @@ help:
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make bench        measure the local cloud (start-up, latency, throughput); see docs/performance.md"
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
-	@echo "make lint         ruff + mypy"
+	@echo "make lint         ruff (lint, format, complexity) + mypy strict + import contracts"
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make generate     regenerate the ASL file and the diagrams from orchestration/spec.py"
 	@echo "make unit | integration | saga | api | infrastructure | e2e   run one test group"
@@ -94,6 +94,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services orchestration deploy bench tests
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

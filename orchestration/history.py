@@ -29,6 +29,21 @@ class _OpenStep:
         self.error: str | None = None
         self.last_result: str | None = None
 
+    def see(self, event: dict[str, Any]) -> bool:
+        """Take in one event of this state; True when it left the state."""
+        kind = event["type"]
+        if kind == "TaskScheduled":
+            self.attempts += 1
+        elif kind == "TaskSucceeded":
+            self.last_result = "ok"
+        elif kind in _FAILED:
+            details: dict[str, Any] = next(
+                (v for k, v in event.items() if k.endswith("EventDetails")), {}
+            )
+            self.last_result = "error"
+            self.error = details.get("error") or kind
+        return bool(kind.endswith("StateExited"))
+
     def close(self, ended: datetime | None, *, running: bool = False) -> CheckoutStep:
         info = STEPS[self.state]
         outcome = "running" if running else "succeeded" if self.last_result == "ok" else "failed"
@@ -52,7 +67,6 @@ def steps_from_history(
     steps: list[CheckoutStep] = []
     current: _OpenStep | None = None
     for event in events:
-        kind = event["type"]
         entered = event.get("stateEnteredEventDetails")
         if entered is not None:
             if current is not None:  # a Catch left the state without an exit event
@@ -61,19 +75,7 @@ def steps_from_history(
             if entered["name"] in STEPS:
                 current = _OpenStep(entered["name"], event["timestamp"], execution)
             continue
-        if current is None:
-            continue
-        if kind == "TaskScheduled":
-            current.attempts += 1
-        elif kind == "TaskSucceeded":
-            current.last_result = "ok"
-        elif kind in _FAILED:
-            details: dict[str, Any] = next(
-                (v for k, v in event.items() if k.endswith("EventDetails")), {}
-            )
-            current.last_result = "error"
-            current.error = details.get("error") or kind
-        elif kind.endswith("StateExited"):
+        if current is not None and current.see(event):
             steps.append(current.close(event["timestamp"]))
             current = None
     if current is not None:

@@ -113,30 +113,12 @@ class LocalDeployer:
         functions: list[str] = []
         for kind in order:
             for logical_id, resource in resources.items():
-                if resource["Type"] != kind:
-                    continue
-                props = resource.get("Properties", {})
-                if kind == "AWS::DynamoDB::Table":
-                    self._table(logical_id, props, resolver, physical, attributes)
-                elif kind == "AWS::Events::EventBus":
-                    name = resolver.resolve(props["Name"])
-                    arn = self._events.create_event_bus(Name=name)["EventBusArn"]
-                    physical[logical_id], attributes[(logical_id, "Arn")] = name, arn
-                    self.deployment.event_bus = name
-                elif kind == "AWS::Serverless::Api":
-                    physical[logical_id] = f"local-{logical_id}"
-                elif kind == "AWS::Serverless::StateMachine":
-                    self._state_machine(unit, logical_id, props, resolver, physical, attributes)
-                elif kind == "AWS::Serverless::Function":
-                    self._function(template, logical_id, props, resolver, physical, attributes)
-                    functions.append(physical[logical_id])
-                elif kind == "AWS::SSM::Parameter":
-                    self._ssm.put_parameter(
-                        Name=resolver.resolve(props["Name"]),
-                        Value=resolver.resolve(props["Value"]),
-                        Type=props.get("Type", "String"),
-                        Overwrite=True,
-                    )
+                if resource["Type"] == kind:
+                    props = resource.get("Properties", {})
+                    self._resource(unit, template, kind, logical_id, props, resolver, physical,
+                                   attributes)  # fmt: skip
+                    if kind == "AWS::Serverless::Function":
+                        functions.append(physical[logical_id])
         for resource in resources.values():
             if resource["Type"] in NOT_EMULATED:
                 self.deployment.skipped[resource["Type"]] = (
@@ -150,6 +132,30 @@ class LocalDeployer:
             f"{sum(1 for r in resources.values() if r['Type'] == 'AWS::DynamoDB::Table')} table(s)"
             f"  ({template_path(unit).relative_to(ROOT)})"
         )
+
+    def _resource(self, unit: str, template: dict[str, Any], kind: str, logical_id: str,
+                  props: dict[str, Any], resolver: Resolver, physical: dict[str, str],
+                  attributes: dict[tuple[str, str], str]) -> None:  # fmt: skip
+        if kind == "AWS::DynamoDB::Table":
+            self._table(logical_id, props, resolver, physical, attributes)
+        elif kind == "AWS::Events::EventBus":
+            name = resolver.resolve(props["Name"])
+            arn = self._events.create_event_bus(Name=name)["EventBusArn"]
+            physical[logical_id], attributes[(logical_id, "Arn")] = name, arn
+            self.deployment.event_bus = name
+        elif kind == "AWS::Serverless::Api":
+            physical[logical_id] = f"local-{logical_id}"
+        elif kind == "AWS::Serverless::StateMachine":
+            self._state_machine(unit, logical_id, props, resolver, physical, attributes)
+        elif kind == "AWS::Serverless::Function":
+            self._function(template, logical_id, props, resolver, physical, attributes)
+        elif kind == "AWS::SSM::Parameter":
+            self._ssm.put_parameter(
+                Name=resolver.resolve(props["Name"]),
+                Value=resolver.resolve(props["Value"]),
+                Type=props.get("Type", "String"),
+                Overwrite=True,
+            )
 
     def _read_ssm(self, name: str) -> str:
         try:

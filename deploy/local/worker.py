@@ -38,16 +38,19 @@ class LocalContext:
 
 
 def _settings_check(handler_module: str) -> None:
-    """Load the function's settings as its first invocation would: a bad template fails here."""
+    """Start the function as its first invocation would (a service's `bootstrap.start`, or a
+    package's `settings.get_settings`): a bad template fails here, not at the first request."""
     package = handler_module
     while "." in package:
         package = package.rsplit(".", 1)[0]
-        try:
-            settings_module = importlib.import_module(f"{package}.settings")
-        except ModuleNotFoundError:
-            continue
-        settings_module.get_settings()
-        return
+        for module_name, entry in ((f"{package}.bootstrap", "start"),
+                                   (f"{package}.settings", "get_settings")):  # fmt: skip
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue
+            getattr(module, entry)()
+            return
 
 
 def _key_schema_check() -> None:

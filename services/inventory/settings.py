@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import cache
-
 from shared.settings import BaseSettings, load_settings
 
 
@@ -10,11 +8,6 @@ class InventorySettings(BaseSettings):
     reservations_table_name: str
 
 
-@cache
-def get_settings() -> InventorySettings:
-    """Read and validate the environment once per cold start, and bind the models to the tables."""
-    from services.inventory.dal.records import bind_tables  # dal owns PynamoDB
-
-    settings = load_settings(InventorySettings)
-    bind_tables(settings)
-    return settings
+def read_settings() -> InventorySettings:
+    """The settings from the environment; ConfigurationError names every bad variable."""
+    return load_settings(InventorySettings)

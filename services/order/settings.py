@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import cache
-
 from shared.settings import BaseSettings, load_settings
 
 
@@ -9,11 +7,6 @@ class OrderSettings(BaseSettings):
     orders_table_name: str
 
 
-@cache
-def get_settings() -> OrderSettings:
-    """Read and validate the environment once per cold start, and bind the models to the tables."""
-    from services.order.dal.records import bind_tables  # dal owns PynamoDB
-
-    settings = load_settings(OrderSettings)
-    bind_tables(settings)
-    return settings
+def read_settings() -> OrderSettings:
+    """The settings from the environment; ConfigurationError names every bad variable."""
+    return load_settings(OrderSettings)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from functools import cache
 from typing import Literal, Self
 
 from pydantic import model_validator
@@ -39,11 +38,6 @@ class PaymentSettings(BaseSettings):
         return self
 
 
-@cache
-def get_settings() -> PaymentSettings:
-    """Read and validate the environment once per cold start, and bind the models to the tables."""
-    from services.payment.dal.records import bind_tables  # dal owns PynamoDB
-
-    settings = load_settings(PaymentSettings)
-    bind_tables(settings)
-    return settings
+def read_settings() -> PaymentSettings:
+    """The settings from the environment; ConfigurationError names every bad variable."""
+    return load_settings(PaymentSettings)

@@ -155,8 +155,8 @@ class SagaRig:
         return found
 
     def provider_journal(self) -> list[Any]:
+        from services.payment.bootstrap import start as get_settings
         from services.payment.gateway import provider_for
-        from services.payment.settings import get_settings
 
         journal: list[Any] = provider_for(get_settings()).journal  # type: ignore[attr-defined]
         return journal

@@ -120,66 +120,108 @@ def violations(
     return found
 
 
+def _status(state: OrderState) -> str | None:
+    return state.order["status"] if state.order else None
+
+
 def _order_violations(state: OrderState) -> list[str]:
-    found = []
-    oid, order, parked = state.order_id, state.order, state.parked
-    status = order["status"] if order else None
-    if status not in {"CONFIRMED", "CANCELLED"} and parked is None:
-        found.append(f"{oid}: left {status or 'without an order record'} and not parked")
+    return [
+        f"{state.order_id}: {problem}"
+        for rule in (_finished, _counted, _confirmed, _cancelled, _compensated)
+        for problem in rule(state)
+    ]
+
+
+def _finished(state: OrderState) -> list[str]:
+    status = _status(state)
+    if status not in {"CONFIRMED", "CANCELLED"} and state.parked is None:
+        return [f"left {status or 'without an order record'} and not parked"]
+    return []
+
+
+def _counted(state: OrderState) -> list[str]:
     if state.charges > 1 or state.refunds > 1:
-        found.append(f"{oid}: {state.charges} charges, {state.refunds} refunds")
+        return [f"{state.charges} charges, {state.refunds} refunds"]
+    return []
+
+
+def _confirmed(state: OrderState) -> list[str]:
+    if _status(state) != "CONFIRMED" or state.order is None:
+        return []
+    total = int(state.order["total_amount"]) if "total_amount" in state.order else None
     reservation = state.reservation["status"] if state.reservation else None
     payment = state.payment["status"] if state.payment else None
-    if status == "CONFIRMED":
-        total = int(order["total_amount"]) if order and "total_amount" in order else None
-        if state.money_kept != total:
-            found.append(f"{oid}: CONFIRMED for {total} but {state.money_kept} kept")
-        if reservation != "RESERVED":
-            found.append(f"{oid}: CONFIRMED but its reservation is {reservation}")
-        if payment != "CHARGED":
-            found.append(f"{oid}: CONFIRMED but its payment is {payment}")
-    if status == "CANCELLED" and parked is None:
-        if state.money_kept != 0:
-            found.append(f"{oid}: CANCELLED but {state.money_kept} kept")
-        if reservation == "RESERVED":
-            found.append(f"{oid}: CANCELLED but its stock is still reserved")
-    if payment in {"VOIDED", "REFUNDED", "DECLINED"} and state.money_kept != 0:
-        found.append(f"{oid}: payment {payment} but {state.money_kept} kept (charge after void)")
-    if reservation == "RESERVED" and status not in {"CONFIRMED", None, "PENDING"}:
-        found.append(f"{oid}: stock reserved for a {status} order")
-    if reservation == "RESERVED" and status != "CONFIRMED" and parked is None:
-        found.append(f"{oid}: stock reserved for a {status} order that is not parked")
+    found = []
+    if state.money_kept != total:
+        found.append(f"CONFIRMED for {total} but {state.money_kept} kept")
+    if reservation != "RESERVED":
+        found.append(f"CONFIRMED but its reservation is {reservation}")
+    if payment != "CHARGED":
+        found.append(f"CONFIRMED but its payment is {payment}")
     return found
+
+
+def _cancelled(state: OrderState) -> list[str]:
+    # parked or not: the order is cancelled only after the money and the stock were given back
+    if _status(state) != "CANCELLED":
+        return []
+    found = []
+    if state.money_kept != 0:
+        found.append(f"CANCELLED but {state.money_kept} kept")
+    if state.reservation and state.reservation["status"] == "RESERVED":
+        found.append("CANCELLED but its stock is still reserved")
+    return found
+
+
+def _compensated(state: OrderState) -> list[str]:
+    """No action applied after its compensation."""
+    status = _status(state)
+    payment = state.payment["status"] if state.payment else None
+    reserved = bool(state.reservation and state.reservation["status"] == "RESERVED")
+    found = []
+    if payment in {"VOIDED", "REFUNDED", "DECLINED"} and state.money_kept != 0:
+        found.append(f"payment {payment} but {state.money_kept} kept (charge after void)")
+    if reserved and status != "CONFIRMED" and state.parked is None:
+        found.append(f"stock reserved for a {status} order that is not parked")
+    return found
+
+
+def _ending_violation(state: OrderState, ending: Ending) -> str | None:
+    status = _status(state)
+    if ending.status == "RUNNING":
+        return "an execution is still running"
+    if ending.state == "CheckoutConfirmed" and status != "CONFIRMED":
+        return f"the saga ended confirmed, the order is {status}"
+    if ending.state == "CheckoutCancelled" and status != "CANCELLED":
+        return f"the saga ended cancelled, the order is {status}"
+    if ending.state == "CheckoutFailed" and state.parked is None:
+        return "the saga parked it but there is no parked record"
+    if ending.state is None and state.parked is None:
+        return f"its last execution ended {ending.status}, unrecovered"
+    return None
+
+
+def _expected_event(state: OrderState) -> str | None:
+    if state.parked is not None:
+        return "CheckoutFailed"
+    return {"CONFIRMED": "CheckoutConfirmed", "CANCELLED": "CheckoutCancelled"}.get(
+        _status(state) or ""
+    )
 
 
 def _evidence_violations(stores: Stores, evidence: Evidence) -> list[str]:
     found = []
     for oid, state in stores.orders.items():
         ending = evidence.endings.get(oid)
-        status = state.order["status"] if state.order else None
-        if ending is not None:
-            if ending.status == "RUNNING":
-                found.append(f"{oid}: an execution is still running")
-            elif ending.state == "CheckoutConfirmed" and status != "CONFIRMED":
-                found.append(f"{oid}: the saga ended confirmed, the order is {status}")
-            elif ending.state == "CheckoutCancelled" and status != "CANCELLED":
-                found.append(f"{oid}: the saga ended cancelled, the order is {status}")
-            elif ending.state == "CheckoutFailed" and state.parked is None:
-                found.append(f"{oid}: the saga parked it but there is no parked record")
-            elif ending.state is None and state.parked is None:
-                found.append(f"{oid}: its last execution ended {ending.status}, unrecovered")
-        if evidence.events is not None:
+        problem = _ending_violation(state, ending) if ending is not None else None
+        if problem:
+            found.append(f"{oid}: {problem}")
+        expected = _expected_event(state)
+        if evidence.events is not None and expected is not None:
             published = {
                 e["detail-type"] for e in evidence.events if e["detail"].get("order_id") == oid
             }
-            expected = (
-                "CheckoutFailed"
-                if state.parked is not None
-                else {"CONFIRMED": "CheckoutConfirmed", "CANCELLED": "CheckoutCancelled"}.get(
-                    status or ""
-                )
-            )
-            if expected is not None and expected not in published:
+            if expected not in published:
                 found.append(f"{oid}: no {expected} event (got {sorted(published)})")
     parked = sum(1 for state in stores.orders.values() if state.parked is not None)
     if evidence.parked_metric is not None and evidence.parked_metric < parked:

@@ -62,4 +62,4 @@ def service_models(service: str) -> list[type[Model]]:
 
 
 def settings_loader(service: str) -> Any:
-    return importlib.import_module(f"services.{service}.settings").get_settings
+    return importlib.import_module(f"services.{service}.bootstrap").start

@@ -11,7 +11,7 @@ from pynamodb.models import Model
 
 def bind_service(
     monkeypatch: pytest.MonkeyPatch,
-    get_settings: Callable[[], Any],
+    get_settings: Callable[[], Any],  # the service's cached start-up (bootstrap.start)
     env: dict[str, str],
     models: Iterable[type[Model]],
 ) -> Any:

@@ -1,11 +1,12 @@
 """Lambda: read the catalog (invoked directly by the checkout API, not by the saga)."""
 
+from services.inventory.bootstrap import start
 from services.inventory.logic.get_products import get_products
-from services.inventory.settings import InventorySettings, get_settings
+from services.inventory.settings import InventorySettings
 from shared.contracts import GetProductsInput, GetProductsOutput
 from shared.read_function import read_function
 
 
-@read_function(name="get_products", input_model=GetProductsInput, settings=get_settings)
+@read_function(name="get_products", input_model=GetProductsInput, settings=start)
 def lambda_handler(request: GetProductsInput, settings: InventorySettings) -> GetProductsOutput:
     return get_products(request, settings)

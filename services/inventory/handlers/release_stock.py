@@ -1,7 +1,8 @@
 """Lambda: release an order's reservation (saga step 2, compensation)."""
 
+from services.inventory.bootstrap import start
 from services.inventory.logic.release_stock import release_stock
-from services.inventory.settings import InventorySettings, get_settings
+from services.inventory.settings import InventorySettings
 from shared.contracts import ReleaseStockInput, ReleaseStockOutput
 from shared.observability import Phase
 from shared.saga_task import saga_task
@@ -12,7 +13,7 @@ from shared.saga_task import saga_task
     phase=Phase.COMPENSATION,
     fault_name="inventory.release",
     input_model=ReleaseStockInput,
-    settings=get_settings,
+    settings=start,
 )
 def lambda_handler(task: ReleaseStockInput, settings: InventorySettings) -> ReleaseStockOutput:
     return release_stock(task, settings)

@@ -1,7 +1,8 @@
 """Lambda: cancel an order with the reason of the failure (saga step 1, compensation)."""
 
+from services.order.bootstrap import start
 from services.order.logic.cancel_order import cancel_order
-from services.order.settings import OrderSettings, get_settings
+from services.order.settings import OrderSettings
 from shared.contracts import CancelOrderInput, CancelOrderOutput
 from shared.observability import Phase
 from shared.saga_task import saga_task
@@ -12,7 +13,7 @@ from shared.saga_task import saga_task
     phase=Phase.COMPENSATION,
     fault_name="order.cancel",
     input_model=CancelOrderInput,
-    settings=get_settings,
+    settings=start,
 )
 def lambda_handler(task: CancelOrderInput, settings: OrderSettings) -> CancelOrderOutput:
     return cancel_order(task, settings)

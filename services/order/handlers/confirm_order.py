@@ -1,7 +1,8 @@
 """Lambda: confirm an order (saga step 4, the pivot; it has no compensation)."""
 
+from services.order.bootstrap import start
 from services.order.logic.confirm_order import confirm_order
-from services.order.settings import OrderSettings, get_settings
+from services.order.settings import OrderSettings
 from shared.contracts import ConfirmOrderInput, ConfirmOrderOutput
 from shared.observability import Phase
 from shared.saga_task import saga_task
@@ -12,7 +13,7 @@ from shared.saga_task import saga_task
     phase=Phase.ACTION,
     fault_name="order.confirm",
     input_model=ConfirmOrderInput,
-    settings=get_settings,
+    settings=start,
 )
 def lambda_handler(task: ConfirmOrderInput, settings: OrderSettings) -> ConfirmOrderOutput:
     return confirm_order(task, settings)

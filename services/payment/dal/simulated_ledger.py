@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal, cast
 
 from services.payment.dal.records import SimulatedLedgerRecord
-from services.payment.gateway.ledger import JournalEntry
+from services.payment.models import JournalEntry
 from shared.contracts import Money
 from shared.dynamodb import dynamodb_errors, get_or_none, save_if_new
 from shared.errors import DependencyUnavailableError

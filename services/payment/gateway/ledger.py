@@ -11,19 +11,11 @@ What a ledger must guarantee: `record_if_new` is atomic. Of two entries recorded
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-from shared.contracts import Money
+from services.payment.models import JournalEntry
 
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    operation: Literal["charge", "refund"]
-    idempotency_key: str
-    reference: str  # the charge id or refund id handed back
-    amount: Money
-    charge_idempotency_key: str | None = None  # for a refund: the charge it gave back
+__all__ = ["InMemoryLedger", "JournalEntry", "Ledger"]
 
 
 class Ledger(Protocol):

@@ -1,7 +1,8 @@
 """Lambda: charge the customer for an order (saga step 3, action)."""
 
+from services.payment.bootstrap import start
 from services.payment.logic.charge_payment import charge_payment
-from services.payment.settings import PaymentSettings, get_settings
+from services.payment.settings import PaymentSettings
 from shared.contracts import ChargePaymentInput, ChargePaymentOutput
 from shared.observability import Phase
 from shared.saga_task import saga_task
@@ -12,7 +13,7 @@ from shared.saga_task import saga_task
     phase=Phase.ACTION,
     fault_name="payment.charge",
     input_model=ChargePaymentInput,
-    settings=get_settings,
+    settings=start,
 )
 def lambda_handler(task: ChargePaymentInput, settings: PaymentSettings) -> ChargePaymentOutput:
     return charge_payment(task, settings)

@@ -26,55 +26,71 @@ def refund_payment(
         provider = provider_for(settings)
     for _ in range(MAX_ATTEMPTS):
         payment = payments.get_payment(task.order_id)
-        if payment is None:
-            # The charge may still land later (it timed out): leave a tombstone so it is refused.
-            try:
-                payments.create_tombstone(task.order_id)
-            except payments.PaymentAlreadyRecordedError:
-                continue  # the charge started just now: deal with it
-            return _output(task, PaymentStatus.VOIDED, refunded_now=False)
-        match payment.status:
-            case PaymentStatus.REFUNDED | PaymentStatus.VOIDED:
-                return _output(
-                    task, payment.status, refunded_now=False, refund_id=payment.refund_id
-                )
-            case PaymentStatus.DECLINED:
-                try:
-                    payments.mark_voided(task.order_id, PaymentStatus.DECLINED)
-                except payments.PaymentChangedError:
-                    continue
-                return _output(task, PaymentStatus.VOIDED, refunded_now=False)
-            case PaymentStatus.CHARGED:
-                refund = _refund(provider, payment)
-                if not refund.refunded or refund.refund_id is None:
-                    # Our record says charged, the provider knows no charge: an operator must look.
-                    raise PaymentProviderUnavailableError(
-                        f"provider holds no charge for CHARGED order {task.order_id}"
-                    )
-                try:
-                    payments.mark_refunded(task.order_id, refund.refund_id)
-                except payments.PaymentChangedError:
-                    continue  # a concurrent refund recorded it first (same refund, deduplicated)
-                return _output(
-                    task, PaymentStatus.REFUNDED, refunded_now=True, refund_id=refund.refund_id
-                )
-            case PaymentStatus.CHARGING:
-                # Refund first, void second: if the refund fails the payment stays CHARGING and the
-                # retry asks again. A charge landing after our refund call either records CHARGED
-                # before our void (we loop and refund it) or finds VOIDED and refunds itself.
-                refund = _refund(provider, payment)
-                try:
-                    payments.mark_voided(task.order_id, PaymentStatus.CHARGING, refund.refund_id)
-                except payments.PaymentChangedError:
-                    continue
-                return _output(
-                    task,
-                    PaymentStatus.VOIDED,
-                    refunded_now=refund.refunded,
-                    refund_id=refund.refund_id,
-                )
+        done = _undo(task, provider, payment)
+        if done is not None:
+            return done
+        # lost a race with a concurrent charge or refund: re-read and decide again
     raise DependencyUnavailableError(
         f"payment of order {task.order_id} kept changing during {MAX_ATTEMPTS} attempts; retry"
+    )
+
+
+def _undo(
+    task: RefundPaymentInput, provider: PaymentProvider, payment: Payment | None
+) -> RefundPaymentOutput | None:
+    """Give back what the payment holds, by its state; None when a concurrent write won."""
+    if payment is None:
+        # The charge may still land later (it timed out): leave a tombstone so it is refused.
+        try:
+            payments.create_tombstone(task.order_id)
+        except payments.PaymentAlreadyRecordedError:
+            return None  # the charge started just now: deal with it
+        return _output(task, PaymentStatus.VOIDED, refunded_now=False)
+    match payment.status:
+        case PaymentStatus.REFUNDED | PaymentStatus.VOIDED:
+            return _output(task, payment.status, refunded_now=False, refund_id=payment.refund_id)
+        case PaymentStatus.DECLINED:
+            try:
+                payments.mark_voided(task.order_id, PaymentStatus.DECLINED)
+            except payments.PaymentChangedError:
+                return None
+            return _output(task, PaymentStatus.VOIDED, refunded_now=False)
+        case PaymentStatus.CHARGED:
+            return _refund_charged(task, provider, payment)
+        case PaymentStatus.CHARGING:
+            return _void_in_flight(task, provider, payment)
+    return None
+
+
+def _refund_charged(
+    task: RefundPaymentInput, provider: PaymentProvider, payment: Payment
+) -> RefundPaymentOutput | None:
+    refund = _refund(provider, payment)
+    if not refund.refunded or refund.refund_id is None:
+        # Our record says charged, the provider knows no charge: an operator must look.
+        raise PaymentProviderUnavailableError(
+            f"provider holds no charge for CHARGED order {task.order_id}"
+        )
+    try:
+        payments.mark_refunded(task.order_id, refund.refund_id)
+    except payments.PaymentChangedError:
+        return None  # a concurrent refund recorded it first (same refund, deduplicated)
+    return _output(task, PaymentStatus.REFUNDED, refunded_now=True, refund_id=refund.refund_id)
+
+
+def _void_in_flight(
+    task: RefundPaymentInput, provider: PaymentProvider, payment: Payment
+) -> RefundPaymentOutput | None:
+    # Refund first, void second: if the refund fails the payment stays CHARGING and the retry
+    # asks again. A charge landing after our refund call either records CHARGED before our void
+    # (we loop and refund it) or finds VOIDED and refunds itself.
+    refund = _refund(provider, payment)
+    try:
+        payments.mark_voided(task.order_id, PaymentStatus.CHARGING, refund.refund_id)
+    except payments.PaymentChangedError:
+        return None
+    return _output(
+        task, PaymentStatus.VOIDED, refunded_now=refund.refunded, refund_id=refund.refund_id
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -35,3 +37,14 @@ class Payment(BaseModel):
         if self.amount is None:
             raise ValueError(f"payment of order {self.order_id} ({self.status}) has no amount")
         return self.amount
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One movement of money by the simulated provider (its ledger's entry, `gateway.ledger`)."""
+
+    operation: Literal["charge", "refund"]
+    idempotency_key: str
+    reference: str  # the charge id or refund id handed back
+    amount: Money
+    charge_idempotency_key: str | None = None  # for a refund: the charge it gave back

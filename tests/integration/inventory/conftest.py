@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 
+from services.inventory.bootstrap import start as get_settings
 from services.inventory.dal import stock
 from services.inventory.dal.records import ProductRecord, ReservationRecord
 from services.inventory.models import Product
-from services.inventory.settings import InventorySettings, get_settings
+from services.inventory.settings import InventorySettings
 from tests.support.tables import bind_service
 
 INVENTORY_ENV = {

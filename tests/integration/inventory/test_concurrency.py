@@ -37,11 +37,12 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 from pynamodb.exceptions import TransactWriteError
 
+from services.inventory.bootstrap import start as get_settings
 from services.inventory.dal import stock
 from services.inventory.dal.records import ProductRecord, ReservationRecord
 from services.inventory.handlers import reserve_stock
 from services.inventory.models import Product
-from services.inventory.settings import InventorySettings, get_settings
+from services.inventory.settings import InventorySettings
 from shared.contracts import PricedLine, total_of
 from shared.dynamodb import cancellation_codes, transaction_connection
 from shared.errors import CheckoutError, DependencyUnavailableError, OutOfStockError

@@ -168,7 +168,7 @@ def test_injected_fault_fails_before_any_write(add_product):
 
 
 def test_injected_fault_is_ignored_in_production(add_product, monkeypatch):
-    from services.inventory.settings import get_settings
+    from services.inventory.bootstrap import start as get_settings
 
     monkeypatch.setenv("STAGE", "prod")
     get_settings.cache_clear()

@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 
+from services.order.bootstrap import start as get_settings
 from services.order.dal import orders as orders_dal
 from services.order.dal.records import OrderRecord
 from services.order.models import Order
-from services.order.settings import OrderSettings, get_settings
+from services.order.settings import OrderSettings
 from tests.support.tables import bind_service, table_items
 
 ORDER_ENV = {"ORDERS_TABLE_NAME": "test-orders"}

@@ -152,7 +152,7 @@ def test_injected_fault_fails_before_any_write_and_leaves_the_order_pending(pend
 
 
 def test_injected_fault_is_ignored_in_production(pending_order, monkeypatch):
-    from services.order.settings import get_settings
+    from services.order.bootstrap import start as get_settings
 
     # Given the function runs in production
     monkeypatch.setenv("STAGE", "prod")

@@ -4,10 +4,11 @@ from typing import Any
 
 import pytest
 
+from services.payment.bootstrap import start as get_settings
 from services.payment.dal.records import PaymentRecord, SimulatedLedgerRecord
 from services.payment.gateway import provider_for
 from services.payment.gateway.simulated import SimulatedPaymentProvider
-from services.payment.settings import PaymentSettings, get_settings
+from services.payment.settings import PaymentSettings
 from tests.support.tables import bind_service
 
 PAYMENT_ENV = {

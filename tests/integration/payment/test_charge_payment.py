@@ -229,7 +229,7 @@ def test_injected_fault_fails_before_any_write(simulated):
 
 
 def test_injected_fault_is_ignored_in_production(simulated, monkeypatch):
-    from services.payment.settings import get_settings
+    from services.payment.bootstrap import start as get_settings
 
     monkeypatch.setenv("STAGE", "prod")
     get_settings.cache_clear()

@@ -85,7 +85,7 @@ def test_the_handlers_refund_after_a_cold_start_elsewhere(simulated):
 
     # When the refund function runs in another one (a cold start: a new provider, new settings)
     gateway._simulated.cache_clear()
-    from services.payment.settings import get_settings
+    from services.payment.bootstrap import start as get_settings
 
     get_settings.cache_clear()
     result = invoke(refund_payment.lambda_handler, {"order_id": ORDER})
