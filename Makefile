@@ -9,7 +9,9 @@ SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
 PROJECT ?= checkout
 STAGE ?= dev
-UNITS := inventory payment order orchestration
+# Every deploy/<unit>/template.yaml is a unit: the services, then the orchestration (deploy order).
+SERVICES := $(filter-out orchestration,$(patsubst deploy/%/template.yaml,%,$(sort $(wildcard deploy/*/template.yaml))))
+UNITS := $(SERVICES) orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
 .PHONY: help install tools run demo trace bench chaos test unit integration saga infrastructure e2e api lint fmt generate diagram \

@@ -13,7 +13,17 @@ from typing import Any
 import yaml
 
 DEPLOY_DIR = Path(__file__).resolve().parent
-UNITS = ("inventory", "payment", "order", "orchestration")  # also the deploy order
+ORCHESTRATION = "orchestration"
+# Every folder of deploy/ with a template is a deployable unit: the services (each deploys on its
+# own), then the orchestration, which reads their SSM parameters (so this is the deploy order).
+SERVICES = tuple(
+    sorted(
+        folder.name
+        for folder in DEPLOY_DIR.iterdir()
+        if (folder / "template.yaml").is_file() and folder.name != ORCHESTRATION
+    )
+)
+UNITS = (*SERVICES, ORCHESTRATION)
 
 _SCALAR_FUNCTIONS = {"!Ref": "Ref", "!Condition": "Condition"}
 _FUNCTIONS = [

@@ -16,18 +16,11 @@ from orchestration.spec import SAGA, Saga, StepKind
 from shared.observability import Phase
 
 
-class StepPhase(StrEnum):
-    ACTION = Phase.ACTION.value
-    COMPENSATION = Phase.COMPENSATION.value
-    EVENT = "event"
-    OPERATOR = "operator"  # parking a checkout for a person
-
-
 @dataclass(frozen=True)
 class StepInfo:
     service: str
     operation: str
-    phase: StepPhase
+    phase: Phase
 
     @property
     def label(self) -> str:
@@ -36,21 +29,20 @@ class StepInfo:
 
 def _steps(saga: Saga) -> dict[str, StepInfo]:
     steps = {
-        step.state: StepInfo(step.service, step.action.name, StepPhase.ACTION)
-        for step in saga.steps
+        step.state: StepInfo(step.service, step.action.name, Phase.ACTION) for step in saga.steps
     }
     for step in reversed(saga.compensatable):
         if step.compensation is not None and step.compensation_state is not None:
             steps[step.compensation_state] = StepInfo(
-                step.service, step.compensation.name, StepPhase.COMPENSATION
+                step.service, step.compensation.name, Phase.COMPENSATION
             )
     steps.update(
         {
-            f"Publish{CONFIRMED}": StepInfo("events", "publish_confirmed", StepPhase.EVENT),
-            f"Publish{CANCELLED}": StepInfo("events", "publish_cancelled", StepPhase.EVENT),
-            f"Publish{FAILED}": StepInfo("events", "publish_failed", StepPhase.EVENT),
-            PARK: StepInfo("orchestration", "park_checkout", StepPhase.OPERATOR),
-            COUNT: StepInfo("orchestration", "count_parked_checkout", StepPhase.OPERATOR),
+            f"Publish{CONFIRMED}": StepInfo("events", "publish_confirmed", Phase.EVENT),
+            f"Publish{CANCELLED}": StepInfo("events", "publish_cancelled", Phase.EVENT),
+            f"Publish{FAILED}": StepInfo("events", "publish_failed", Phase.EVENT),
+            PARK: StepInfo("orchestration", "park_checkout", Phase.OPERATOR),
+            COUNT: StepInfo("orchestration", "count_parked_checkout", Phase.OPERATOR),
         }
     )
     return steps

@@ -19,8 +19,12 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
 class Phase(StrEnum):
+    """What a step of the saga is for: the trace annotation, and what the status API shows."""
+
     ACTION = "action"
     COMPENSATION = "compensation"
+    EVENT = "event"  # publishing a domain event (a state machine integration, no function)
+    OPERATOR = "operator"  # parking a checkout for a person
 
 
 class Outcome(StrEnum):

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from pynamodb.models import Model
 
-from deploy.templates import DEPLOY_DIR, UNITS, functions, load_template
+from deploy.bundle import unit_of_function
+from deploy.templates import DEPLOY_DIR, SERVICES, UNITS, functions, load_template
 from orchestration.definition import DEFINITION_PATH, placeholders
 from orchestration.parked_checkouts import ParkedCheckoutRecord
 from services.inventory.dal.records import ProductRecord, ReservationRecord
@@ -20,7 +21,7 @@ from services.payment.dal.records import PaymentRecord, SimulatedLedgerRecord
 from shared.settings import BaseSettings, env_var_name
 
 ROOT = DEPLOY_DIR.parent
-SERVICE_UNITS = ("inventory", "payment", "order")
+SERVICE_UNITS = SERVICES
 TABLE_MODELS: dict[tuple[str, str], type[Model]] = {
     ("inventory", "ProductsTable"): ProductRecord,
     ("inventory", "ReservationsTable"): ReservationRecord,
@@ -156,7 +157,8 @@ def test_functions_follow_the_platform_conventions(spec):
         cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert dry_run.returncode == 0, dry_run.stderr
-    assert f"--service {spec.unit}" in dry_run.stdout
+    assert f"--function {spec.logical_id}" in dry_run.stdout
+    assert unit_of_function(spec.logical_id) == spec.unit
 
 
 @pytest.mark.parametrize("unit", UNITS)
