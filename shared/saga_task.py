@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
@@ -37,7 +38,7 @@ from shared.errors import (
     error_kind,
 )
 from shared.faults import Fault, FaultKind, parse_schedule
-from shared.observability import METRICS_NAMESPACE, Outcome, Phase, logger, tracer
+from shared.observability import Outcome, Phase, logger, metrics, tracer
 from shared.settings import BaseSettings
 
 ContractT = TypeVar("ContractT", bound=Contract)
@@ -79,6 +80,7 @@ def saga_task(
 
     def decorate(logic: Callable[[InputT, SettingsT], BaseModel]) -> LambdaHandler:
         @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
+        @metrics.log_metrics  # one EMF document per invocation, flushed even when it raises
         @tracer.capture_lambda_handler(capture_response=False)  # responses may hold tokens' echoes
         @functools.wraps(logic)
         def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -99,7 +101,7 @@ def saga_task(
             _record(step, report_success("step done"), started)
             return summarize(result)
 
-        return lambda_handler  # type: ignore[no-any-return]  # powertools decorators are untyped
+        return lambda_handler
 
     return decorate
 
@@ -158,19 +160,11 @@ def report_success(message: str) -> Outcome:
 
 
 def _record(step: str, outcome: Outcome, started: float) -> None:
-    """Emit one EMF metric set per invocation, keyed by step and outcome."""
-    dimensions = {"step": step, "outcome": outcome.value}
+    """One metric set per invocation, keyed by step and outcome (flushed by `log_metrics`)."""
+    if is_metrics_disabled():
+        return  # Powertools keeps, and never clears, what is added while metrics are disabled
+    metrics.add_dimension(name="step", value=step)
+    metrics.add_dimension(name="outcome", value=outcome.value)
+    metrics.add_metric(name="StepCompleted", unit=MetricUnit.Count, value=1)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    # single_metric flushes at once and holds one metric name, so one block per metric.
-    for name, unit, value in (
-        ("StepCompleted", MetricUnit.Count, 1.0),
-        ("StepDuration", MetricUnit.Milliseconds, elapsed_ms),
-    ):
-        with single_metric(
-            name=name,
-            unit=unit,
-            value=value,
-            namespace=METRICS_NAMESPACE,
-            default_dimensions=dimensions,
-        ):
-            pass
+    metrics.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=elapsed_ms)

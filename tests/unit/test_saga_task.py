@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -406,3 +407,35 @@ def test_no_kind_of_fault_touches_a_production_stage(process, stage):
 
     assert process.events == []
     assert len(logic.calls) == 1
+
+
+# --- the metrics actually emitted ---------------------------------------------------------------
+
+
+def _emf(captured: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in captured.splitlines() if line.startswith('{"_aws"')]
+
+
+@pytest.mark.parametrize(
+    ("logic", "outcome"),
+    [(SpyLogic(), "ok"), (SpyLogic(raises=OutOfStockError("none left")), "business_error")],
+)
+def test_every_invocation_emits_one_metric_set_with_step_and_outcome(
+    logic, outcome, monkeypatch, capsys
+):
+    from shared.observability import metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    metrics.clear_metrics()
+
+    with contextlib.suppress(OutOfStockError):
+        call(handler_for(logic), event())
+
+    [document] = _emf(capsys.readouterr().out)
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "CheckoutSaga"
+    assert {m["Name"] for m in directive["Metrics"]} == {"StepCompleted", "StepDuration"}
+    assert sorted(directive["Dimensions"][0]) == ["outcome", "service", "step"]
+    assert document["step"] == "make_widget"
+    assert document["outcome"] == outcome
+    assert document["StepCompleted"] in (1.0, [1.0])
