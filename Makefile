@@ -102,9 +102,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Every generated file, from orchestration/spec.py: the ASL file, then the diagrams drawn from it.
+# Every generated file, from orchestration/spec.py: the ASL file, the orchestration template's
+# wiring of the saga functions, then the diagrams drawn from the ASL file.
 generate: $(STAMP)
 	$(BIN)/python -m orchestration.asl
+	$(BIN)/python -m orchestration.wiring
 	$(BIN)/python -m orchestration.diagram
 
 diagram: generate

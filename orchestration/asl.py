@@ -78,6 +78,7 @@ def _bookkeeping_retry() -> list[dict[str, Any]]:
 
 def _task(
     saga: Saga,
+    comment: str,
     operation: Operation,
     retries: list[dict[str, Any]],
     catches: list[dict[str, Any]],
@@ -88,7 +89,7 @@ def _task(
     payload.update({"fault.$": "$.fault", "attempt.$": "$$.State.RetryCount"})
     return {
         "Type": "Task",
-        "Comment": operation.comment,
+        "Comment": comment,
         "Resource": LAMBDA,
         "Parameters": {
             "FunctionName": f"${{{function_placeholder(operation.name)}}}",
@@ -171,7 +172,8 @@ def _step_state(saga: Saga, index: int, step: Step, next_state: str) -> dict[str
     else:
         retries = [_transient(step.retry)]
         catches = [_catch(["States.ALL"], "$.stuck_failure", f"{step.state}Stuck")]
-    return _task(saga, step.action, retries, catches, next_state)
+    comment = f"Step {index + 1} ({step.service}): {step.action.comment}"
+    return _task(saga, comment, step.action, retries, catches, next_state)
 
 
 def _transient(profile: RetryProfile) -> dict[str, Any]:
@@ -188,8 +190,10 @@ def _rollback(saga: Saga) -> dict[str, dict[str, Any]]:
         assert step.compensation is not None
         assert step.compensation_state is not None
         following = chain[position + 1].compensation_state if position + 1 < len(chain) else None
+        number = saga.steps.index(step) + 1
         states[step.compensation_state] = _task(
             saga,
+            f"Compensation of step {number}: {step.compensation.comment}",
             step.compensation,
             [_transient(FINISH_RETRY)],
             [_catch(["States.ALL"], "$.stuck_failure", f"{step.compensation_state}Stuck")],
@@ -358,10 +362,15 @@ def _validate(saga: Saga) -> None:
         raise SpecificationError("every step before the pivot must be compensatable")
     if any(kind is not StepKind.RETRIABLE for kind in kinds[pivot + 1 :]):
         raise SpecificationError("every step after the pivot must be retriable")
-    for step in saga.steps:
+    for index, step in enumerate(saga.steps):
         if (step.compensation is not None) != (step.kind is StepKind.COMPENSATABLE):
             raise SpecificationError(
                 f"{step.state}: exactly compensatable steps have compensations"
+            )
+        if step.kind is StepKind.COMPENSATABLE and index > 0 and step.default is None:
+            raise SpecificationError(
+                f"{step.state}: a compensatable step after the first needs a `default` for its "
+                "result (a rollback that parks before it runs reads it)"
             )
     keys = [operation.result_key for _, operation in saga.operations()]
     if len(keys) != len(set(keys)):

@@ -103,13 +103,18 @@ class Saga:
     confirmed: Event
     cancelled: Event
     failed: Event
-    parked_fields: tuple[str, ...]  # saga state kept in the parked record (what it still holds)
     timeout_seconds: int = 3600
     task_timeout_seconds: int = 15
     comment: str = ""
     inputs: tuple[str, ...] = field(
         default=("order_id", "customer_id", "items", "payment_token", "fault")
     )
+
+    @property
+    def parked_fields(self) -> tuple[str, ...]:
+        """The results kept in the parked record (what a parked checkout may still hold): every
+        compensatable step's, which therefore has a default."""
+        return tuple(step.action.result_key for step in self.compensatable if step.default)
 
     @property
     def compensatable(self) -> list[Step]:
@@ -127,123 +132,114 @@ class Saga:
         return found
 
 
+CREATE_ORDER = Step(
+    service="order",
+    kind=StepKind.COMPENSATABLE,
+    action=Operation(
+        name="create_order",
+        fault="order.create",
+        comment="record the order as PENDING.",
+        payload={"customer_id": "$.customer_id", "items": "$.items"},
+        result={"status": "$.Payload.status"},
+        result_key="order",
+    ),
+    compensation=Operation(
+        name="cancel_order",
+        fault="order.cancel",
+        comment="the order ends CANCELLED with the reason of the failure.",
+        payload={"failure": "$.failure"},
+        result={
+            "status": "$.Payload.status",
+            "reason_code": "$.Payload.reason_code",
+            "reason": "$.Payload.reason",
+        },
+        result_key="cancellation",
+    ),
+)
+
+RESERVE_STOCK = Step(
+    service="inventory",
+    kind=StepKind.COMPENSATABLE,
+    action=Operation(
+        name="reserve_stock",
+        fault="inventory.reserve",
+        comment="reserve every line, priced from the catalog, all or nothing.",
+        payload={"items": "$.items"},
+        result={"lines": "$.Payload.lines", "total": "$.Payload.total"},
+        result_key="reservation",
+    ),
+    compensation=Operation(
+        name="release_stock",
+        fault="inventory.release",
+        comment="return the reserved stock (a no-op plus tombstone if none was held).",
+        payload={},
+        result={"status": "$.Payload.status", "released_now": "$.Payload.released_now"},
+        result_key="release",
+    ),
+    default={"lines": [], "total": None},
+)
+
+CHARGE_PAYMENT = Step(
+    service="payment",
+    kind=StepKind.COMPENSATABLE,
+    action=Operation(
+        name="charge_payment",
+        fault="payment.charge",
+        comment="charge the reserved total, with an idempotency key derived from the order.",
+        payload={
+            "customer_id": "$.customer_id",
+            "payment_token": "$.payment_token",
+            "lines": "$.reservation.lines",
+            "amount": "$.reservation.total",
+        },
+        result={"charge_id": "$.Payload.charge_id", "amount": "$.Payload.amount"},
+        result_key="payment",
+    ),
+    compensation=Operation(
+        name="refund_payment",
+        fault="payment.refund",
+        comment="refund the charge (a no-op plus tombstone if nothing was charged).",
+        payload={},
+        result={"status": "$.Payload.status", "refunded_now": "$.Payload.refunded_now"},
+        result_key="refund",
+    ),
+    default={"charge_id": None},
+)
+
+CONFIRM_ORDER = Step(
+    service="order",
+    kind=StepKind.PIVOT,
+    action=Operation(
+        name="confirm_order",
+        fault="order.confirm",
+        comment=(
+            "confirm. The pivot: after it the saga only moves forward. "
+            "Only errors raised before the order is written are compensated; an unknown "
+            "outcome is retried long, then parked, never refunded."
+        ),
+        payload={"total": "$.reservation.total", "charge_id": "$.payment.charge_id"},
+        result={"status": "$.Payload.status"},
+        result_key="confirmation",
+    ),
+    compensated_on=(
+        "InvalidInputError",
+        "InjectedFaultError",
+        "OrderNotPendingError",
+        "AlreadyCompensatedError",
+    ),
+    retry=FINISH_RETRY,
+)
+
+# The saga, in order. `checkout new-step` inserts a step here (docs/extending.md).
+STEPS = (CREATE_ORDER, RESERVE_STOCK, CHARGE_PAYMENT, CONFIRM_ORDER)
+
 SAGA = Saga(
     comment=(
         "Checkout saga: create order, reserve stock, charge payment, confirm order; on failure "
         "compensate newest first. A recovery input resumes a dead execution's checkout "
         "(docs/saga.md). Generated from orchestration/spec.py by `make generate`: do not edit."
     ),
-    steps=(
-        Step(
-            service="order",
-            kind=StepKind.COMPENSATABLE,
-            action=Operation(
-                name="create_order",
-                fault="order.create",
-                comment="Step 1 (order): record the order as PENDING.",
-                payload={"customer_id": "$.customer_id", "items": "$.items"},
-                result={"status": "$.Payload.status"},
-                result_key="order",
-            ),
-            compensation=Operation(
-                name="cancel_order",
-                fault="order.cancel",
-                comment=(
-                    "Compensation of step 1: the order ends CANCELLED with the reason of the "
-                    "failure."
-                ),
-                payload={"failure": "$.failure"},
-                result={
-                    "status": "$.Payload.status",
-                    "reason_code": "$.Payload.reason_code",
-                    "reason": "$.Payload.reason",
-                },
-                result_key="cancellation",
-            ),
-        ),
-        Step(
-            service="inventory",
-            kind=StepKind.COMPENSATABLE,
-            action=Operation(
-                name="reserve_stock",
-                fault="inventory.reserve",
-                comment=(
-                    "Step 2 (inventory): reserve every line, priced from the catalog, all or "
-                    "nothing."
-                ),
-                payload={"items": "$.items"},
-                result={"lines": "$.Payload.lines", "total": "$.Payload.total"},
-                result_key="reservation",
-            ),
-            compensation=Operation(
-                name="release_stock",
-                fault="inventory.release",
-                comment=(
-                    "Compensation of step 2: return the reserved stock (a no-op plus tombstone if "
-                    "none was held)."
-                ),
-                payload={},
-                result={"status": "$.Payload.status", "released_now": "$.Payload.released_now"},
-                result_key="release",
-            ),
-            default={"lines": [], "total": None},
-        ),
-        Step(
-            service="payment",
-            kind=StepKind.COMPENSATABLE,
-            action=Operation(
-                name="charge_payment",
-                fault="payment.charge",
-                comment=(
-                    "Step 3 (payment): charge the reserved total, with an idempotency key derived "
-                    "from the order."
-                ),
-                payload={
-                    "customer_id": "$.customer_id",
-                    "payment_token": "$.payment_token",
-                    "lines": "$.reservation.lines",
-                    "amount": "$.reservation.total",
-                },
-                result={"charge_id": "$.Payload.charge_id", "amount": "$.Payload.amount"},
-                result_key="payment",
-            ),
-            compensation=Operation(
-                name="refund_payment",
-                fault="payment.refund",
-                comment=(
-                    "Compensation of step 3: refund the charge (a no-op plus tombstone if nothing "
-                    "was charged)."
-                ),
-                payload={},
-                result={"status": "$.Payload.status", "refunded_now": "$.Payload.refunded_now"},
-                result_key="refund",
-            ),
-            default={"charge_id": None},
-        ),
-        Step(
-            service="order",
-            kind=StepKind.PIVOT,
-            action=Operation(
-                name="confirm_order",
-                fault="order.confirm",
-                comment=(
-                    "Step 4 (order): confirm. The pivot: after it the saga only moves forward. "
-                    "Only errors raised before the order is written are compensated; an unknown "
-                    "outcome is retried long, then parked, never refunded."
-                ),
-                payload={"total": "$.reservation.total", "charge_id": "$.payment.charge_id"},
-                result={"status": "$.Payload.status"},
-                result_key="confirmation",
-            ),
-            compensated_on=(
-                "InvalidInputError",
-                "InjectedFaultError",
-                "OrderNotPendingError",
-                "AlreadyCompensatedError",
-            ),
-            retry=FINISH_RETRY,
-        ),
-    ),
+    steps=STEPS,
     confirmed=Event(
         detail_type="CheckoutConfirmed",
         comment="Tell shipping, e-mail and analytics: the order is confirmed and paid.",
@@ -276,5 +272,4 @@ SAGA = Saga(
             "error": "$.stuck_failure.Error",
         },
     ),
-    parked_fields=("reservation", "payment"),
 )

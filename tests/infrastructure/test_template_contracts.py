@@ -15,45 +15,23 @@ from deploy.bundle import unit_of_function
 from deploy.templates import DEPLOY_DIR, SERVICES, UNITS, functions, load_template
 from orchestration.definition import DEFINITION_PATH, placeholders
 from orchestration.parked_checkouts import ParkedCheckoutRecord
-from services.inventory.dal.records import ProductRecord, ReservationRecord
-from services.order.dal.records import OrderRecord
-from services.payment.dal.records import PaymentRecord, SimulatedLedgerRecord
 from shared.settings import BaseSettings, env_var_name
 
 ROOT = DEPLOY_DIR.parent
 SERVICE_UNITS = SERVICES
+
+
+def _access(service: str) -> Any:
+    return importlib.import_module(f"services.{service}.dal.access")
+
+
+# Each service declares its tables and what its functions do to them (services/<s>/dal/access.py).
 TABLE_MODELS: dict[tuple[str, str], type[Model]] = {
-    ("inventory", "ProductsTable"): ProductRecord,
-    ("inventory", "ReservationsTable"): ReservationRecord,
-    ("payment", "PaymentsTable"): PaymentRecord,
-    ("payment", "SimulatedProviderLedgerTable"): SimulatedLedgerRecord,
-    ("order", "OrdersTable"): OrderRecord,
+    **{(svc, table): model for svc in SERVICES for table, model in _access(svc).TABLES.items()},
     ("orchestration", "ParkedCheckoutsTable"): ParkedCheckoutRecord,
 }
-# What each function's code does to its tables (PynamoDB calls, incl. inside transactions).
-ALLOWED_ACTIONS = {
-    "ReserveStockFunction": {
-        "ProductsTable": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
-        "ReservationsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
-    },
-    "ReleaseStockFunction": {
-        "ProductsTable": {"dynamodb:UpdateItem"},
-        "ReservationsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-    },
-    "GetProductsFunction": {"ProductsTable": {"dynamodb:BatchGetItem", "dynamodb:Scan"}},
-    "ChargePaymentFunction": {
-        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
-    },
-    "RefundPaymentFunction": {
-        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
-    },
-    "CreateOrderFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem"}},
-    "ConfirmOrderFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
-    "CancelOrderFunction": {
-        "OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    },
+ALLOWED_ACTIONS: dict[str, dict[str, set[str]]] = {
+    function: actions for svc in SERVICES for function, actions in _access(svc).ACTIONS.items()
 }
 # Set by the Lambda runtime itself, not by templates.
 RUNTIME_VARIABLES = {"AWS_REGION"}
