@@ -375,6 +375,28 @@ def _validate(saga: Saga) -> None:
     keys = [operation.result_key for _, operation in saga.operations()]
     if len(keys) != len(set(keys)):
         raise SpecificationError(f"two operations keep their result under one key: {keys}")
+    _check_payloads(saga)
+
+
+def _check_payloads(saga: Saga) -> None:
+    """An action reads only the inputs and what the steps before it wrote; a compensation may
+    also read the defaults and the failure (it runs whichever later step failed)."""
+    for index, step in enumerate(saga.steps):
+        written = set(saga.inputs) | {done.action.result_key for done in saga.steps[:index]}
+        rollback = written | set(_defaults(saga))
+        compensation = step.compensation.payload if step.compensation else {}
+        for state, payload, readable in (
+            (step.state, step.action.payload, written),
+            (step.compensation_state, compensation, rollback),
+        ):
+            for path in _read_paths(payload) - readable:
+                raise SpecificationError(
+                    f"{state} reads $.{path}, which no input and no step before it writes"
+                )
+
+
+def _read_paths(payload: dict[str, str]) -> set[str]:
+    return {found[1] for path in payload.values() if (found := _PATH.match(path))}
 
 
 _PATH = re.compile(r"^\$\.([a-z_]+)")

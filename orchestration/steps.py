@@ -144,3 +144,18 @@ def held_after_parking(stuck_step: str) -> Held:
         return Held(everything, order="PENDING or CONFIRMED (the outcome is unknown)")
     # parked by the reconciler: the dead executions may have stopped anywhere
     return Held(everything, order="unknown: read the order before acting")
+
+
+def rollback_of(state: str, saga: Saga = SAGA) -> list[str]:
+    """The compensation states a failure of `state` runs, newest first (its own included)."""
+    index = [step.state for step in saga.steps].index(state)
+    return [
+        step.compensation_state
+        for step in reversed(saga.steps[: index + 1])
+        if step.compensation_state is not None
+    ]
+
+
+def label_of(state: str) -> str:
+    """`service.operation` of a state, as the status API and the trace show it."""
+    return STEPS[state].label

@@ -5,6 +5,8 @@
                                                     a checkout's X-Ray trace as a tree
     checkout parked [--json] [--aws ...]            the checkouts parked for an operator
     checkout retry ORDER_ID [--no-wait] [--aws ...] run a parked checkout's rollback again
+    checkout new-step SERVICE ACTION COMPENSATION --after STEP
+                                                    scaffold a saga step (docs/extending.md)
 
 Each subcommand lives in its own module and registers itself through `add_parser`; `main` only
 dispatches, so a later `checkout trace` is one more module and one more line below.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from orchestration.cli import demo, operator, trace
+from orchestration.cli import demo, new_step, operator, trace
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(commands)
     trace.add_parser(commands)
     operator.add_parser(commands)
+    new_step.add_parser(commands)
     return parser
 
 

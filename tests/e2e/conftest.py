@@ -59,7 +59,9 @@ class Shop:
         body = {"customer_id": "cust-e2e", "items": items, "payment_token": token}
         return self.request("POST", "/checkouts", body, headers)
 
-    def wait_final(self, order_id: str, timeout: float = 120) -> dict[str, Any]:
+    def wait_final(
+        self, order_id: str, timeout: float = 120, interval: float = 0.3
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             answer = self.request("GET", f"/checkouts/{order_id}")
@@ -68,7 +70,7 @@ class Shop:
                 view: dict[str, Any] = answer.body
                 return view
             assert time.monotonic() < deadline, f"{order_id} still {answer.body['status']}"
-            time.sleep(0.3)
+            time.sleep(interval)
 
     def available(self, sku: str) -> int:
         answer = self.request("GET", f"/products/{sku}")

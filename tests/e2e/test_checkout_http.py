@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from orchestration.steps import label_of, rollback_of
 from tests.e2e.conftest import Shop
 
 pytestmark = pytest.mark.e2e
@@ -50,8 +51,8 @@ def test_a_declined_card_is_cancelled_and_the_stock_released(shop: Shop):
     assert view["status"] == "CANCELLED"
     assert view["reason_code"] == "PaymentDeclinedError"
     assert operations(view, "compensation") == [
-        "payment.refund_payment", "inventory.release_stock", "order.cancel_order",
-    ]  # fmt: skip
+        label_of(state) for state in rollback_of("ChargePayment")
+    ]
     assert shop.available("SKU-MUG") == before
 
 
@@ -65,8 +66,8 @@ def test_a_failed_confirmation_is_refunded_released_and_cancelled(shop: Shop):
     assert view["reason_code"] == "InjectedFaultError"
     compensations = [s for s in view["steps"] if s["phase"] == "compensation"]
     assert [s["operation"] for s in compensations] == [
-        "payment.refund_payment", "inventory.release_stock", "order.cancel_order",
-    ]  # fmt: skip
+        label_of(state) for state in rollback_of("ConfirmOrder")
+    ]
     assert all(step["outcome"] == "succeeded" for step in compensations)
     assert shop.available("SKU-POSTER") == before
 
@@ -99,9 +100,13 @@ def test_two_hundred_buyers_race_for_twenty_units(shop: Shop):
         accepted = list(pool.map(
             lambda _: shop.checkout([{"sku": "SKU-DROP", "quantity": 1}]), range(200)
         ))  # fmt: skip
-        assert {answer.status for answer in accepted} == {202}
+    assert {answer.status for answer in accepted} == {202}
+    # A storefront polls gently (each status read replays a history on the same two cores as the
+    # 200 executions): 8 pollers at 1 s, not 50 at 0.3 s, which starved the sagas into timeouts.
+    with ThreadPoolExecutor(max_workers=8) as pool:
         views = list(pool.map(
-            lambda answer: shop.wait_final(answer.body["order_id"], timeout=600), accepted
+            lambda answer: shop.wait_final(answer.body["order_id"], timeout=600, interval=1.0),
+            accepted,
         ))  # fmt: skip
 
     statuses = [view["status"] for view in views]

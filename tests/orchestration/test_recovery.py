@@ -19,6 +19,7 @@ from orchestration.recovery import (
     parse_execution_name,
     plan,
 )
+from orchestration.spec import SAGA
 from orchestration.steps import RESUME_LANE, RETRY_LANE, Lane, held_after_parking
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:checkout-saga:"
@@ -45,7 +46,9 @@ def test_every_state_of_the_definition_has_a_resume_lane():
 
 
 def test_every_parking_step_has_a_retry_lane_and_says_what_it_holds():
-    assert set(RETRY_LANE) == {"confirm_order", "refund_payment", "release_stock", "cancel_order"}
+    assert set(RETRY_LANE) == {SAGA.pivot.action.name} | {
+        step.compensation.name for step in SAGA.compensatable if step.compensation
+    }
     assert held_after_parking("refund_payment").money is True
     assert held_after_parking("release_stock").money is False
     assert held_after_parking("release_stock").stock is True

@@ -14,6 +14,10 @@ from deploy.templates import functions, load_template
 from orchestration.asl import SpecificationError, build, render
 from orchestration.definition import DEFINITION_PATH
 from orchestration.spec import (
+    CHARGE_PAYMENT,
+    CONFIRM_ORDER,
+    CREATE_ORDER,
+    RESERVE_STOCK,
     SAGA,
     Step,
     StepKind,
@@ -104,7 +108,7 @@ def _with(**changes: object) -> object:
 
 
 def test_a_specification_that_breaks_the_saga_shape_is_refused():
-    create, reserve, charge, confirm = SAGA.steps
+    create, reserve, charge, confirm = CREATE_ORDER, RESERVE_STOCK, CHARGE_PAYMENT, CONFIRM_ORDER
     two_pivots = _with(steps=(create, confirm, confirm))
     compensatable_after_pivot = _with(steps=(create, confirm, reserve))
     pivot_with_compensation = Step(
@@ -123,10 +127,21 @@ def test_a_specification_that_breaks_the_saga_shape_is_refused():
 
 
 def test_a_step_without_a_default_for_what_parking_reads_is_refused():
-    create, reserve, charge, confirm = SAGA.steps
+    create, reserve, charge, confirm = CREATE_ORDER, RESERVE_STOCK, CHARGE_PAYMENT, CONFIRM_ORDER
     without_default = Step(
         service=reserve.service, kind=reserve.kind, action=reserve.action,
         compensation=reserve.compensation, default=None,
     )  # fmt: skip
     with pytest.raises(SpecificationError, match="needs a `default`"):
         build(_with(steps=(create, without_default, charge, confirm)))  # type: ignore[arg-type]
+
+
+def test_a_step_that_reads_what_no_earlier_step_wrote_is_refused():
+    """Removing reserve_stock leaves charge_payment reading $.reservation: refused at generation,
+    not a States.Runtime failure of every checkout."""
+    create, charge, confirm = CREATE_ORDER, CHARGE_PAYMENT, CONFIRM_ORDER
+    with pytest.raises(SpecificationError, match=r"ChargePayment reads \$\.reservation"):
+        build(_with(steps=(create, charge, confirm)))  # type: ignore[arg-type]
+    reserve_after_charge = (create, charge, RESERVE_STOCK, confirm)
+    with pytest.raises(SpecificationError, match=r"ChargePayment reads \$\.reservation"):
+        build(_with(steps=reserve_after_charge))  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from orchestration.definition import load_definition
 from orchestration.recovery import CLOSED_UNFINISHED, PARKED_ERROR, describer, execution_chain
-from orchestration.spec import SAGA
+from orchestration.spec import SAGA, StepKind
 from orchestration.steps import ENDINGS
 from shared.faults import FaultKind, parse_schedule
 from tests.saga.harness import FUNCTIONS, SandboxEnded, wait_for_execution
@@ -45,7 +45,11 @@ REPORT = os.environ.get("CHECKOUT_CHAOS_REPORT")
 _examples = itertools.count()
 OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 # The operations retried as long as a compensation (8 times), then parked if still failing.
-LONG_RETRIED = {"order.confirm", "payment.refund", "inventory.release", "order.cancel"}
+LONG_RETRIED = {
+    operation.fault
+    for step, operation in SAGA.operations()
+    if operation is not step.action or step.kind is not StepKind.COMPENSATABLE
+}
 
 # --- what Hypothesis draws -------------------------------------------------------------------
 
@@ -145,11 +149,14 @@ def _outlasts_retries(schedule: str | None) -> bool:
     in a compensation, or more transient failures than its retries. A crash, a hang or a
     duplicate is retried away; a killed execution is recovered."""
     states = load_definition()["States"]
-    attempts = 1 + max(rule["MaxAttempts"] for rule in states["ReleaseStock"]["Retry"])
+    attempts = 1 + max(
+        rule["MaxAttempts"]
+        for rule in states[SAGA.compensatable[-1].compensation_state or ""]["Retry"]
+    )
     for operation, fault in parse_schedule(schedule or "order.create=duplicate").items():
         if operation not in LONG_RETRIED:
             continue
-        if fault.kind is FaultKind.BUSINESS and operation != "order.confirm":
+        if fault.kind is FaultKind.BUSINESS and operation != SAGA.pivot.action.fault:
             return True
         if fault.kind is FaultKind.TRANSIENT and (fault.count or 0) >= attempts:
             return True
