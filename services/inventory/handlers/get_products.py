@@ -9,4 +9,4 @@ from shared.read_function import read_function
 
 @read_function(name="get_products", input_model=GetProductsInput, settings=start)
 def lambda_handler(request: GetProductsInput, settings: InventorySettings) -> GetProductsOutput:
-    return get_products(request, settings)
+    return get_products(request)

@@ -16,4 +16,4 @@ from shared.saga_task import saga_task
     settings=start,
 )
 def lambda_handler(task: ReleaseStockInput, settings: InventorySettings) -> ReleaseStockOutput:
-    return release_stock(task, settings)
+    return release_stock(task)

@@ -16,4 +16,4 @@ from shared.saga_task import saga_task
     settings=start,
 )
 def lambda_handler(task: ReserveStockInput, settings: InventorySettings) -> ReserveStockOutput:
-    return reserve_stock(task, settings)
+    return reserve_stock(task)

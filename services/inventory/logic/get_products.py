@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from services.inventory.dal import stock
 from services.inventory.models import Product
-from services.inventory.settings import InventorySettings
 from shared.contracts import GetProductsInput, GetProductsOutput, ProductView
 
 
-def get_products(request: GetProductsInput, settings: InventorySettings) -> GetProductsOutput:
+def get_products(request: GetProductsInput) -> GetProductsOutput:
     if request.skus is None:
         return GetProductsOutput(products=[_view(p) for p in stock.list_products()], missing=[])
     found = stock.get_products(request.skus)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from services.inventory.dal import stock
 from services.inventory.models import ReservationStatus
-from services.inventory.settings import InventorySettings
 from shared.contracts import ReleaseStockInput, ReleaseStockOutput
 from shared.errors import DependencyUnavailableError
 
 MAX_ATTEMPTS = 3
 
 
-def release_stock(task: ReleaseStockInput, settings: InventorySettings) -> ReleaseStockOutput:
+def release_stock(task: ReleaseStockInput) -> ReleaseStockOutput:
     for _ in range(MAX_ATTEMPTS):
         reservation = stock.get_reservation(task.order_id)
         if reservation is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from services.inventory.dal import stock
 from services.inventory.models import Reservation, ReservationStatus
-from services.inventory.settings import InventorySettings
 from shared.contracts import PricedLine, ReserveStockInput, ReserveStockOutput, total_of
 from shared.errors import (
     AlreadyCompensatedError,
@@ -20,7 +19,7 @@ from shared.errors import (
 MAX_ATTEMPTS = 3
 
 
-def reserve_stock(task: ReserveStockInput, settings: InventorySettings) -> ReserveStockOutput:
+def reserve_stock(task: ReserveStockInput) -> ReserveStockOutput:
     for _ in range(MAX_ATTEMPTS):
         existing = stock.get_reservation(task.order_id)
         if existing is not None:

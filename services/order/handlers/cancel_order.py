@@ -16,4 +16,4 @@ from shared.saga_task import saga_task
     settings=start,
 )
 def lambda_handler(task: CancelOrderInput, settings: OrderSettings) -> CancelOrderOutput:
-    return cancel_order(task, settings)
+    return cancel_order(task)

@@ -16,4 +16,4 @@ from shared.saga_task import saga_task
     settings=start,
 )
 def lambda_handler(task: ConfirmOrderInput, settings: OrderSettings) -> ConfirmOrderOutput:
-    return confirm_order(task, settings)
+    return confirm_order(task)

@@ -16,4 +16,4 @@ from shared.saga_task import saga_task
     settings=start,
 )
 def lambda_handler(task: CreateOrderInput, settings: OrderSettings) -> CreateOrderOutput:
-    return create_order(task, settings)
+    return create_order(task)

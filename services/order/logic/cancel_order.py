@@ -6,7 +6,6 @@ import json
 
 from services.order.dal import orders
 from services.order.models import OrderStatus
-from services.order.settings import OrderSettings
 from shared.contracts import CancelOrderInput, CancelOrderOutput, SagaFailure
 from shared.errors import DependencyUnavailableError, OrderNotPendingError
 
@@ -15,7 +14,7 @@ MAX_REASON_LENGTH = 1_000  # the contract's Reason; a stack trace or a huge mess
 TRUNCATION_MARK = "…"
 
 
-def cancel_order(task: CancelOrderInput, settings: OrderSettings) -> CancelOrderOutput:
+def cancel_order(task: CancelOrderInput) -> CancelOrderOutput:
     reason_code = task.failure.Error
     reason = failure_reason(task.failure)
     for _ in range(MAX_ATTEMPTS):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from services.order.dal import orders
 from services.order.models import Order, OrderStatus
-from services.order.settings import OrderSettings
 from shared.contracts import ConfirmOrderInput, ConfirmOrderOutput
 from shared.errors import (
     AlreadyCompensatedError,
@@ -16,7 +15,7 @@ from shared.errors import (
 MAX_ATTEMPTS = 3
 
 
-def confirm_order(task: ConfirmOrderInput, settings: OrderSettings) -> ConfirmOrderOutput:
+def confirm_order(task: ConfirmOrderInput) -> ConfirmOrderOutput:
     for _ in range(MAX_ATTEMPTS):
         order = orders.get_order(task.order_id)
         if order is None:

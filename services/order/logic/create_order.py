@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from services.order.dal import orders
 from services.order.models import Order, OrderStatus
-from services.order.settings import OrderSettings
 from shared.contracts import CreateOrderInput, CreateOrderOutput
 from shared.errors import (
     AlreadyCompensatedError,
@@ -17,7 +16,7 @@ from shared.errors import (
 MAX_ATTEMPTS = 3
 
 
-def create_order(task: CreateOrderInput, settings: OrderSettings) -> CreateOrderOutput:
+def create_order(task: CreateOrderInput) -> CreateOrderOutput:
     for _ in range(MAX_ATTEMPTS):
         existing = orders.get_order(task.order_id)
         if existing is not None:

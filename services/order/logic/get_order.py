@@ -6,14 +6,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.order.dal import orders
 from services.order.models import Order
-from services.order.settings import OrderSettings
 from shared.contracts import OrderId
 from shared.errors import InvalidInputError
 
 _ORDER_ID = TypeAdapter(OrderId)
 
 
-def get_order(order_id: str, settings: OrderSettings) -> Order | None:
+def get_order(order_id: str) -> Order | None:
     """The order as stored, or None when it does not exist (a tombstone does exist: CANCELLED)."""
     # An id from a URL is untrusted: refuse a malformed one instead of sending it to DynamoDB.
     try:

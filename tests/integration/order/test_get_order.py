@@ -23,7 +23,7 @@ from tests.integration.order.conftest import (
 
 
 def test_unknown_order_is_none(orders):
-    assert get_order(ORDER, orders) is None
+    assert get_order(ORDER) is None
 
 
 def test_reads_a_confirmed_order_as_domain_model(orders):
@@ -32,7 +32,7 @@ def test_reads_a_confirmed_order_as_domain_model(orders):
     invoke(confirm_order.lambda_handler, confirm_event())
 
     # When it is read
-    order = get_order(ORDER, orders)
+    order = get_order(ORDER)
 
     # Then every stored field comes back typed
     assert order is not None
@@ -50,7 +50,7 @@ def test_reads_a_cancelled_order_with_its_reason(orders):
     invoke(create_order.lambda_handler, create_event())
     invoke(cancel_order.lambda_handler, cancel_event())
 
-    order = get_order(ORDER, orders)
+    order = get_order(ORDER)
 
     assert order is not None
     assert order.status is OrderStatus.CANCELLED
@@ -62,7 +62,7 @@ def test_reads_a_cancelled_order_with_its_reason(orders):
 def test_reads_a_tombstone(orders):
     invoke(cancel_order.lambda_handler, cancel_event())
 
-    order = get_order(ORDER, orders)
+    order = get_order(ORDER)
 
     assert order is not None
     assert order.is_tombstone
@@ -74,4 +74,4 @@ def test_reads_a_tombstone(orders):
 @pytest.mark.parametrize("order_id", ["x", "", "order 0001", "../order-0001", "a" * 65])
 def test_malformed_order_id_is_invalid_input(orders, order_id):
     with pytest.raises(InvalidInputError, match="order_id"):
-        get_order(order_id, orders)
+        get_order(order_id)
