@@ -22,7 +22,7 @@ help:
 	@echo "make demo         run four checkout scenarios against the running local cloud"
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
-	@echo "make bench        measure the local cloud (start-up, latency, throughput); see docs/performance.md"
+	@echo "make bench        cold-start imports, then the local cloud (start-up, latency, throughput); docs/performance.md"
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff (lint, format, complexity) + mypy strict + import contracts"
 	@echo "make fmt          format and auto-fix with ruff"
@@ -61,6 +61,7 @@ demo: $(STAMP)
 	$(BIN)/checkout demo
 
 bench: $(STAMP)
+	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/local_cloud.py
 
 # The fault-schedule checker at scale, then chaos on a real local cloud (not part of `make test`).

@@ -40,7 +40,8 @@ ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # defer_build: a function validates one or two contracts; build only those, on first use.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class Money(Contract):
@@ -97,7 +98,7 @@ def total_of(lines: list[PricedLine]) -> Money:
 class SagaFailure(Contract):
     """What a Catch puts in the state (`ResultPath: $.failure`): the error behind a rollback."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
 
     Error: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     Cause: str | None = None

@@ -14,7 +14,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 METRICS_NAMESPACE = "CheckoutSaga"
 
 logger = Logger()
-tracer = Tracer()
+# Only botocore is traced (DynamoDB, Lambda, Step Functions, EventBridge calls); the default
+# patches every library X-Ray knows, importing requests, httpx, psycopg... at every cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 

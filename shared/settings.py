@@ -25,7 +25,7 @@ class ConfigurationError(RuntimeError):
 class BaseSettings(BaseModel):
     """Every function knows its stage and region; the rest comes from the service's subclass."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     stage: str
     aws_region: str

@@ -22,12 +22,22 @@ from shared.observability import logger, tracer
 FAULT_HEADER = "X-Checkout-Fault"
 FAULT_OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The polling hint while a checkout runs: a happy checkout takes well under a second, and every
+# poll costs the shop a status read (docs/saga.md).
+POLL_AFTER_SECONDS = 1
 
 app = APIGatewayRestResolver()
 
 
-def _json(status: int, body: Any) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps(body),
+        headers=headers,
+    )  # fmt: skip
+
+
+def _poll_hint(order_id: str) -> dict[str, str]:
+    return {"Retry-After": str(POLL_AFTER_SECONDS), "Location": f"/checkouts/{order_id}"}
 
 
 def _header(name: str) -> str | None:
@@ -93,14 +103,15 @@ def start_checkout() -> Response[str]:
     accepted = checkouts.start_checkout(request, key, fault, get_settings())
     tracer.put_annotation("order_id", accepted.order_id)
     logger.append_keys(order_id=accepted.order_id)
-    return _json(202, accepted.model_dump())
+    return _json(202, accepted.model_dump(), _poll_hint(accepted.order_id))
 
 
 @app.get("/checkouts/<order_id>")
 def get_checkout(order_id: str) -> Response[str]:
     order_id = _checked(_ORDER_ID, order_id, "order id")
     tracer.put_annotation("order_id", order_id)
-    return _json(200, checkouts.checkout_view(order_id, get_settings()).model_dump())
+    view = checkouts.checkout_view(order_id, get_settings())
+    return _json(200, view.model_dump(), _poll_hint(order_id) if view.status == "PENDING" else None)
 
 
 @app.get("/products")

@@ -61,6 +61,7 @@ def api(
             k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()
         }}  # fmt: skip
         assert headers["Content-Type"] == "application/json"
+        call.headers = headers  # type: ignore[attr-defined]  # the last response's
         return response["statusCode"], json.loads(response["body"])
 
     return call

@@ -287,3 +287,22 @@ def test_a_checkout_the_reconciler_parked_reads_failed_with_its_reason(api, shop
     assert view["reason_code"] == "RecoveryExhausted"
     assert "parked for an operator" in view["reason"]
     assert [r["execution"] for r in view["recoveries"]] == [f"{order_id}--r{n}" for n in (1, 2, 3)]
+
+
+def test_a_running_checkout_carries_a_polling_hint_and_a_finished_one_none(api, shop):
+    shop.stop_when("charge-payment")  # dead until the reconciler runs: PENDING for as long
+    status, accepted = post(api)
+    order_id = accepted["order_id"]
+    assert status == 202
+    assert api.headers["Retry-After"] == "1"
+    assert api.headers["Location"] == f"/checkouts/{order_id}"
+    finish(shop, order_id)
+
+    _, pending = api("GET", f"/checkouts/{order_id}")
+    assert pending["status"] == "PENDING"
+    assert api.headers["Retry-After"] == "1"
+    shop.reconcile(order_id)
+    shop.wait(f"{order_id}--r1")
+    _, ended = api("GET", f"/checkouts/{order_id}")
+    assert ended["status"] == "CANCELLED"
+    assert "Retry-After" not in api.headers

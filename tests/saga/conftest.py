@@ -14,6 +14,7 @@ import pytest
 from moto.awslambda.models import LambdaBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+from deploy.local.moto_tuning import parse_each_definition_once
 from orchestration.definition import render_definition
 from orchestration.parked_checkouts import (
     ParkedCheckout,
@@ -243,6 +244,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
     monkeypatch.setattr(LambdaBackend, "invoke", dispatch)
     monkeypatch.setattr(faults, "effects", InProcessEffects())
     monkeypatch.setattr(retrier_decl, "time", sleeps.module)
+    parse_each_definition_once()  # as the local cloud does: one parse serves every execution
 
     with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         _bind_all_services(monkeypatch)  # the provider's ledger table is new: an empty journal

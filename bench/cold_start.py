@@ -1,0 +1,157 @@
+"""Each function's cold-start import in Lambda mode, against `import boto3` in the same Python.
+
+For every function of every template (`deploy/*/template.yaml`), a fresh interpreter with the
+environment Lambda gives that function (`LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, the
+template's variables) times `import <handler module>`; another times `import boto3`. Medians of
+`--runs` runs each, printed with the ratio (the target is at most 1.5x, issue 12). The INIT phase
+of a Lambda cold start is billed, and a checkout can meet four of them in a row.
+
+    python bench/cold_start.py                    # every function
+    python bench/cold_start.py --detail checkout-api   # where one function's import time goes
+
+`--detail` prints the modules with the largest cumulative import time (`python -X importtime`),
+outside the boto3 / botocore tree that `import boto3` pays as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deploy.templates import FunctionSpec, functions, load_template, template_path  # noqa: E402
+
+# One interpreter times `import boto3`, then the rest of the handler's import: noise on a shared
+# machine moves both alike, so the ratio of each pair is steadier than two separate medians.
+TIMED_IMPORT = (
+    "import time; started = time.perf_counter(); import boto3; "
+    "boto3_done = time.perf_counter(); import {module}; ended = time.perf_counter(); "
+    "print((boto3_done - started) * 1000, (ended - started) * 1000)"
+)
+TARGET_RATIO = 1.5
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    module: str
+    median_ms: float
+    ratio: float
+
+
+def units() -> list[str]:
+    found = sorted(path.parent.name for path in (ROOT / "deploy").glob("*/template.yaml"))
+    return [unit for unit in found if template_path(unit).exists()]
+
+
+def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
+    """What Lambda sets, plus the template's variables: a parameter's default for a `Ref` to it,
+    a placeholder for any other reference (a table name, an ARN)."""
+    name = str(spec.properties.get("FunctionName", spec.logical_id))
+    parameters = load_template(spec.unit).get("Parameters", {})
+
+    def resolved(key: str, value: object) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and value.get("Ref") in parameters:
+            return str(parameters[value["Ref"]].get("Default", ""))
+        return f"bench-{key.lower().replace('_', '-')}"
+
+    variables = {key: resolved(key, value) for key, value in spec.environment.items()}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT),
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.properties.get("MemorySize", 128)),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        **variables,
+    }
+
+
+def timed_import(module: str, env: dict[str, str], runs: int) -> tuple[float, float, float]:
+    """Medians over `runs` fresh interpreters: boto3's import, the handler's, and their ratio."""
+    boto3_ms, handler_ms, ratios = [], [], []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", TIMED_IMPORT.format(module=module)],
+            env=env, capture_output=True, text=True, check=False, cwd=ROOT,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"import {module} failed:\n{done.stderr[-2000:]}")
+        boto3_alone, whole = (float(part) for part in done.stdout.split()[-2:])
+        boto3_ms.append(boto3_alone)
+        handler_ms.append(whole)
+        ratios.append(whole / boto3_alone)
+    return statistics.median(boto3_ms), statistics.median(handler_ms), statistics.median(ratios)
+
+
+def detail(module: str, env: dict[str, str], top: int = 15) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    rows: list[tuple[int, int, str]] = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
+            continue
+        _, self_us, cumulative_us, name = (
+            part.strip() for part in line.replace(":", "|", 1).split("|")
+        )
+        package = name.strip().split(".")[0]
+        if package not in {"boto3", "botocore"}:
+            rows.append((int(cumulative_us), int(self_us), name.rstrip()))
+    print(f"\n{module}: largest cumulative imports outside boto3/botocore (ms)")
+    for cumulative, own, imported in sorted(rows, reverse=True)[:top]:
+        print(f"  {cumulative / 1000:8.1f}  (self {own / 1000:6.1f})  {imported}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per import")
+    parser.add_argument("--detail", metavar="FUNCTION", help="-X importtime breakdown of one")
+    args = parser.parse_args()
+
+    specs = [spec for unit in units() for spec in functions(unit)]
+    if args.detail:
+        wanted = [s for s in specs if args.detail in (s.logical_id, _slug(s), s.handler_module)]
+        if not wanted:
+            raise SystemExit(f"--detail {args.detail}: no such function")
+        detail(wanted[0].handler_module, lambda_environment(wanted[0]))
+        return 0
+
+    print(f"cold-start imports, Lambda mode, median of {args.runs} fresh interpreters each")
+    print(f"  {'function':<32} {'import boto3':>12} {'the handler':>12} {'ratio':>6}")
+    measured = []
+    for spec in specs:
+        boto3_ms, handler_ms, ratio = timed_import(
+            spec.handler_module, lambda_environment(spec), args.runs
+        )
+        measured.append(Measured(_slug(spec), spec.handler_module, handler_ms, ratio))
+        flag = "" if ratio <= TARGET_RATIO else f"  > {TARGET_RATIO}x"
+        print(f"  {_slug(spec):<32} {boto3_ms:9.1f} ms {handler_ms:9.1f} ms {ratio:5.2f}x{flag}")
+    worst = max(measured, key=lambda m: m.ratio)
+    over = sum(m.ratio > TARGET_RATIO for m in measured)
+    print(
+        f"cold start: worst {worst.name} {worst.ratio:.2f}x import boto3; "
+        f"{over} of {len(measured)} over {TARGET_RATIO}x"
+    )
+    return 0
+
+
+def _slug(spec: FunctionSpec) -> str:
+    return f"{spec.unit}/{spec.logical_id.removesuffix('Function')}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
