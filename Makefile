@@ -14,7 +14,7 @@ SERVICES := $(filter-out orchestration,$(patsubst deploy/%/template.yaml,%,$(sor
 UNITS := $(SERVICES) orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace bench chaos test unit integration saga infrastructure e2e api lint fmt generate diagram \
+.PHONY: help install tools run demo trace bench chaos fuzz-api test unit integration saga infrastructure e2e api lint fmt generate diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make bench        cold-start imports, then the local cloud (start-up, latency, throughput); docs/performance.md"
+	@echo "make fuzz-api     schemathesis (every check) against a local cloud, 100 examples per operation"
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff (lint, format, complexity) + mypy strict + import contracts"
 	@echo "make fmt          format and auto-fix with ruff"
@@ -63,6 +64,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/local_cloud.py
+
+# schemathesis, every check, against a local cloud of its own (docs/openapi.yaml is the contract).
+fuzz-api: $(STAMP)
+	$(BIN)/python -m tests.fuzz_api --max-examples $(or $(EXAMPLES),100)
 
 # The fault-schedule checker at scale, then chaos on a real local cloud (not part of `make test`).
 chaos: $(STAMP)

@@ -51,10 +51,12 @@ class LocalApiGateway(BackgroundServer):
                 # the body for the client's delayed ACK (~40 ms per keep-alive request).
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-            def do_GET(self) -> None:
-                gateway.handle(self)
-
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches the gateway, as at API Gateway (http.server would answer
+                # 501 for one it has no `do_<METHOD>` for): routes decide, ANY included.
+                if name.startswith("do_"):
+                    return lambda: gateway.handle(self)
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # access lines go through LocalApiGateway.access_log
@@ -67,10 +69,13 @@ class LocalApiGateway(BackgroundServer):
         super().__init__(_Server((host, port), Handler))
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        for route in self.routes:
-            found = route.pattern.match(path)
-            if found and route.method == method:
-                return route, found.groupdict()
+        """The route of this method on this path; else the path's ANY route, as API Gateway
+        prefers an explicit method to ANY."""
+        for wanted in (method, "ANY"):
+            for route in self.routes:
+                found = route.pattern.match(path)
+                if found and route.method == wanted:
+                    return route, found.groupdict()
         return None
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
@@ -180,4 +185,5 @@ class LocalApiGateway(BackgroundServer):
                 request.send_header(key, value)
         request.send_header("Content-Length", str(len(data)))
         request.end_headers()
-        request.wfile.write(data)
+        if request.command != "HEAD":  # a HEAD answer has the headers of a GET, and no body
+            request.wfile.write(data)

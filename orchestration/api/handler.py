@@ -140,8 +140,24 @@ def _dependency_error(error: DependencyUnavailableError) -> Response[str]:
     return _refuse(dependency_unavailable(error.message))
 
 
+def _allowed_methods(resource: str) -> list[str]:
+    """The methods routed on an API resource (`/checkouts/{order_id}`), as registered below."""
+    return sorted(
+        route.method
+        for route in app._static_routes + app._dynamic_routes  # Powertools' route table
+        if route.path.replace("<", "{").replace(">", "}") == resource
+    )
+
+
 def _not_found(_: Exception) -> Response[str]:
     event = app.current_event
+    allowed = _allowed_methods(event.resource)
+    if allowed:  # the template routes every other method on a known path here (ANY)
+        error = ApiError(
+            405, "method_not_allowed",
+            f"{event.http_method} is not allowed on {event.resource}; use {', '.join(allowed)}",
+        )  # fmt: skip
+        return _json(405, error.body(), {"Allow": ", ".join(allowed)})
     return _refuse(ApiError(404, "route_not_found", f"no route {event.http_method} {event.path}"))
 
 

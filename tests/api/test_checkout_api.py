@@ -306,3 +306,16 @@ def test_a_running_checkout_carries_a_polling_hint_and_a_finished_one_none(api, 
     _, ended = api("GET", f"/checkouts/{order_id}")
     assert ended["status"] == "CANCELLED"
     assert "Retry-After" not in api.headers
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("DELETE", "/checkouts", "POST"),
+    ("PUT", "/products", "GET"),
+    ("OPTIONS", "/products", "GET"),
+])  # fmt: skip
+def test_another_method_on_a_known_path_is_405_naming_the_allowed_ones(api, method, path, allowed):
+    status, body = api(method, path)
+
+    assert status == 405
+    assert body["error"]["code"] == "method_not_allowed"
+    assert api.headers["Allow"] == allowed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ def test_documented_routes_are_the_template_events_and_the_handler_routes(spec):
     template_routes = {
         (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
         for event in api.properties["Events"].values()
+        if event["Properties"]["Method"] != "ANY"  # other methods: 405 (a test below)
     }
     handler_routes = {  # as registered with the Powertools resolver: /path/<param>
         (route.method, route.path.replace("<", "{").replace(">", "}"))
@@ -87,3 +89,20 @@ def _matches(template: str, path: str) -> bool:
     return len(parts) == len(actual) and all(
         p == a or p.startswith("{") for p, a in zip(parts, actual, strict=True)
     )
+
+
+def test_path_parameter_patterns_are_the_contracts(spec):
+    """A path parameter the document allows is one the API accepts (schemathesis ST202)."""
+    from shared.contracts import OrderId, Sku
+
+    declared = {
+        parameter["name"]: parameter["schema"]["pattern"]
+        for path in spec["paths"].values()
+        for operation in path.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
+    }
+    assert declared == {
+        "order_id": typing.get_args(OrderId)[1].pattern,
+        "sku": typing.get_args(Sku)[1].pattern,
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -160,3 +162,24 @@ def test_reads_answer_404_for_the_unknown(shop: Shop):
     assert shop.request("GET", "/checkouts/ord-ffffffffffffffffffffffff").status == 404
     assert shop.request("GET", "/products/SKU-NOPE").status == 404
     assert shop.request("GET", "/nowhere").status == 403  # as API Gateway answers
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("TRACE", "/products", "GET"),
+    ("DELETE", "/checkouts/ord-0000000000000000", "GET"),
+    ("HEAD", "/products/SKU-MUG", "GET"),
+])  # fmt: skip
+def test_another_method_on_a_known_path_is_405_through_the_gateway(shop: Shop, method, path,
+                                                                   allowed):  # fmt: skip
+    request = urllib.request.Request(shop.url + path, method=method)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+
+    assert refused.value.code == 405
+    assert refused.value.headers["Allow"] == allowed
+    body = refused.value.read()
+    assert (body == b"") if method == "HEAD" else b"method_not_allowed" in body
+
+
+def test_an_unknown_path_is_403_as_at_api_gateway(shop: Shop):
+    assert shop.request("GET", "/nowhere").status == 403
