@@ -23,7 +23,7 @@ FAULT_HEADER = "X-Checkout-Fault"
 FAULT_OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The polling hint while a checkout runs: a happy checkout takes well under a second, and every
-# poll costs the shop a status read (docs/saga.md).
+# poll costs the shop a status read (docs/decisions.md).
 POLL_AFTER_SECONDS = 1
 
 app = APIGatewayRestResolver()
