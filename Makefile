@@ -111,9 +111,7 @@ fmt: $(STAMP)
 # Every generated file, from orchestration/spec.py: the ASL file, the orchestration template's
 # wiring of the saga functions, then the diagrams drawn from the ASL file.
 generate: $(STAMP)
-	$(BIN)/python -m orchestration.asl
-	$(BIN)/python -m orchestration.wiring
-	$(BIN)/python -m orchestration.diagram
+	$(BIN)/python -m orchestration.generate
 
 diagram: generate
 

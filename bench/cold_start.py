@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from deploy.templates import FunctionSpec, functions, load_template, template_path  # noqa: E402
+from deploy.templates import UNITS, FunctionSpec, functions, load_template  # noqa: E402
 
 # One interpreter times `import boto3`, then the rest of the handler's import: noise on a shared
 # machine moves both alike, so the ratio of each pair is steadier than two separate medians.
@@ -44,11 +44,6 @@ class Measured:
     module: str
     median_ms: float
     ratio: float
-
-
-def units() -> list[str]:
-    found = sorted(path.parent.name for path in (ROOT / "deploy").glob("*/template.yaml"))
-    return [unit for unit in found if template_path(unit).exists()]
 
 
 def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
@@ -122,7 +117,7 @@ def main() -> int:
     parser.add_argument("--detail", metavar="FUNCTION", help="-X importtime breakdown of one")
     args = parser.parse_args()
 
-    specs = [spec for unit in units() for spec in functions(unit)]
+    specs = [spec for unit in UNITS for spec in functions(unit)]
     if args.detail:
         wanted = [s for s in specs if args.detail in (s.logical_id, _slug(s), s.handler_module)]
         if not wanted:

@@ -381,9 +381,10 @@ def _validate(saga: Saga) -> None:
 def _check_payloads(saga: Saga) -> None:
     """An action reads only the inputs and what the steps before it wrote; a compensation may
     also read the defaults and the failure (it runs whichever later step failed)."""
+    defaults = set(_defaults(saga))
     for index, step in enumerate(saga.steps):
         written = set(saga.inputs) | {done.action.result_key for done in saga.steps[:index]}
-        rollback = written | set(_defaults(saga))
+        rollback = written | defaults
         compensation = step.compensation.payload if step.compensation else {}
         for state, payload, readable in (
             (step.state, step.action.payload, written),

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATORS = ("orchestration.asl", "orchestration.wiring", "orchestration.diagram")
 
 
 def add_parser(commands: Any) -> None:
@@ -46,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     python_files = [str(path) for path in written if path.suffix == ".py"]
     for tidy in (["format", "--quiet"], ["check", "--fix", "--quiet"]):  # names vary in length
         subprocess.run([sys.executable, "-m", "ruff", *tidy, *python_files], cwd=ROOT, check=False)
-    for generator in GENERATORS:  # a new process: it must read the new specification
-        subprocess.run([sys.executable, "-m", generator], cwd=ROOT, check=True)
+    # `make generate`, in a new process: it must import the new specification
+    subprocess.run([sys.executable, "-m", "orchestration.generate"], cwd=ROOT, check=True)
     print(
         f"\nThe step {args.action} / {args.compensation} follows {args.after}. Next: `make test`, "
         "`make run`; then replace the logic in "
