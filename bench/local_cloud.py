@@ -391,6 +391,10 @@ def concurrent(api: Api, concurrency: int, count: int, poll_s: float, cloud_pid:
     return Level(concurrency, checkouts, wall_s, first, first_s, cpu, started)
 
 
+PRODUCT_READ = "GET /products/{sku} via the API (2 functions)"
+STATUS_READ = "GET /checkouts/{id} via the API (status, final: 2 functions)"
+
+
 def building_blocks(cloud: LocalCloudProcess, api: Api, repeat: int) -> dict[str, list[float]]:
     """Median costs of the hops a saga step is made of, measured one at a time."""
     import boto3
@@ -429,8 +433,10 @@ def building_blocks(cloud: LocalCloudProcess, api: Api, repeat: int) -> dict[str
         "moto parses the ASL definition (per execution)": lambda: parse_asl(definition),
         "GET /products via the API (2 functions)": lambda: api.request("GET", "/products"),
         "  the same on a keep-alive connection": lambda: kept.request("GET", "/products"),
-        "GET /checkouts/{id} via the API (final)": lambda: api.request(
-            "GET", f"/checkouts/{any_order}"
+        PRODUCT_READ: lambda: api.request("GET", "/products/SKU-MUG"),
+        STATUS_READ: lambda: api.request("GET", f"/checkouts/{any_order}"),
+        "GET /checkouts/{id}?view=steps (history reads)": lambda: api.request(
+            "GET", f"/checkouts/{any_order}?view=steps"
         ),
     }
     results: dict[str, list[float]] = {}
@@ -632,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     heading(f"Building blocks (ms, n={args.hops} each, one at a time)")
     for label, samples in hops.items():
         row(label, summary(samples))
+    status, product = statistics.median(hops[STATUS_READ]), statistics.median(hops[PRODUCT_READ])
+    row("=> status read / product read (medians; goal <= 1.3)", f"{status / product:.2f}")
 
     heading("Stop")
     row("SIGTERM -> exited", f"{report.seconds:.2f} s, exit code {report.exit_code}")

@@ -84,8 +84,12 @@ def _task(
     catches: list[dict[str, Any]],
     next_state: str,
 ) -> dict[str, Any]:
-    payload = {"order_id.$": "$.order_id"}
+    payload: dict[str, Any] = {"order_id.$": "$.order_id"}
     payload.update({f"{name}.$": path for name, path in operation.payload.items()})
+    if operation.records_compensations:
+        payload["compensations"] = {
+            f"{done.name}.$": f"$.{done.result_key}" for done in saga.recorded_compensations
+        }
     payload.update({"fault.$": "$.fault", "attempt.$": "$$.State.RetryCount"})
     return {
         "Type": "Task",
@@ -137,6 +141,8 @@ def _defaults(saga: Saga) -> dict[str, Any]:
     for step in saga.steps:
         if step.default is not None:
             defaults[step.action.result_key] = step.default
+    for operation in saga.recorded_compensations:  # null until it runs: its step may not have
+        defaults[operation.result_key] = None
     defaults["recovery"] = {"resume": "forward"}
     return defaults
 
@@ -372,6 +378,13 @@ def _validate(saga: Saga) -> None:
                 f"{step.state}: a compensatable step after the first needs a `default` for its "
                 "result (a rollback that parks before it runs reads it)"
             )
+    recording = [op.name for _, op in saga.operations() if op.records_compensations]
+    last = saga.compensatable[0].compensation if saga.compensatable else None
+    if recording and (last is None or recording != [last.name]):
+        raise SpecificationError(
+            f"only the last compensation of a rollback (the first step's) can record the others: "
+            f"{', '.join(recording)}"
+        )
     keys = [operation.result_key for _, operation in saga.operations()]
     if len(keys) != len(set(keys)):
         raise SpecificationError(f"two operations keep their result under one key: {keys}")

@@ -1,5 +1,5 @@
-"""The orchestration's contact with AWS: Step Functions, the inventory's get_products function,
-and (for the reconciler) the saga's own metric and event bus.
+"""The orchestration's contact with AWS: Step Functions, the services' read functions (the catalog's
+get_products, the order's get_order), and (for the reconciler) the saga's own metric and event bus.
 
 Clients are made on first use (not at import) and honour AWS_ENDPOINT_URL, so the same code talks
 to AWS, to the local cloud, or to moto in tests. AWS faults become DependencyUnavailableError.

@@ -52,6 +52,9 @@ class Operation:
     payload: dict[str, str]  # task input field -> JSONPath in the saga state (order_id etc. added)
     result: dict[str, str]  # what the state keeps of the answer: field -> JSONPath in the answer
     result_key: str  # where in the saga state it is kept ($.<result_key>)
+    # The last compensation of every rollback (the first step's) may record what the others
+    # answered: it then receives them as `compensations` ({operation: result or null}).
+    records_compensations: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,14 @@ class Saga:
         [pivot] = [step for step in self.steps if step.kind is StepKind.PIVOT]
         return pivot
 
+    @property
+    def recorded_compensations(self) -> list[Operation]:
+        """The compensations whose results the recording one receives, in rollback order."""
+        chain = [step.compensation for step in reversed(self.compensatable) if step.compensation]
+        if not any(operation.records_compensations for operation in chain):
+            return []
+        return [operation for operation in chain if not operation.records_compensations]
+
     def operations(self) -> list[tuple[Step, Operation]]:
         """Every Lambda operation of the saga: actions in order, then the compensations."""
         found = [(step, step.action) for step in self.steps]
@@ -146,14 +157,18 @@ CREATE_ORDER = Step(
     compensation=Operation(
         name="cancel_order",
         fault="order.cancel",
-        comment="the order ends CANCELLED with the reason of the failure.",
-        payload={"failure": "$.failure"},
+        comment=(
+            "the order ends CANCELLED with the reason of the failure, what had been reserved, "
+            "and what the rest of the rollback did."
+        ),
+        payload={"failure": "$.failure", "total": "$.reservation.total"},
         result={
             "status": "$.Payload.status",
             "reason_code": "$.Payload.reason_code",
             "reason": "$.Payload.reason",
         },
         result_key="cancellation",
+        records_compensations=True,
     ),
 )
 

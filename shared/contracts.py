@@ -142,8 +142,20 @@ class ConfirmOrderOutput(Contract):
     total: Money
 
 
+class CompensationResult(Contract):
+    """What an earlier compensation of the rollback answered, as the state machine kept it."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
+
+    status: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class CancelOrderInput(TaskInput):
     failure: SagaFailure
+    total: Money | None = None  # what was reserved, when anything was
+    # The rollback's other compensations, by operation, as they answered before this one (the
+    # last of the rollback); None for one that did not run (its step never started).
+    compensations: dict[str, CompensationResult | None] = Field(default_factory=dict)
 
 
 class CancelOrderOutput(Contract):
@@ -152,6 +164,34 @@ class CancelOrderOutput(Contract):
     reason_code: str
     reason: Reason
     cancelled_now: bool  # False when this call was a no-op (already cancelled, or a tombstone)
+
+
+class GetOrderInput(Contract):
+    """A direct read by the checkout API (the status of a checkout), not a saga task."""
+
+    order_id: OrderId
+
+
+class CompensationDone(Contract):
+    operation: str  # e.g. refund_payment
+    status: str  # what it reported: its record's state after it ran
+
+
+class OrderSummary(Contract):
+    """An order as the checkout status API reads it (timestamps in ISO 8601, UTC)."""
+
+    order_id: OrderId
+    status: str  # PENDING | CONFIRMED | CANCELLED
+    total: Money | None  # confirmed: what was charged; cancelled: what had been reserved
+    reason_code: str | None
+    reason: Reason | None
+    compensations: list[CompensationDone]  # the rollback's, before the order was cancelled
+    created_at: str
+    updated_at: str
+
+
+class GetOrderOutput(Contract):
+    order: OrderSummary | None  # None: no order (and no tombstone) with this id
 
 
 # --- inventory service --------------------------------------------------------------------------

@@ -1,28 +1,31 @@
-"""Start a checkout saga once per Idempotency-Key, and read a checkout's progress."""
+"""Start a checkout saga once per Idempotency-Key, and read a checkout's status and steps."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
 
 from orchestration import aws
-from orchestration.api import catalog
+from orchestration.api import catalog, orders
 from orchestration.api.models import (
     ApiError,
     CheckoutAccepted,
     CheckoutRequest,
     CheckoutStatus,
+    CheckoutStepsView,
     CheckoutView,
+    CompensationView,
+    ParkedView,
     RecoveryView,
     SagaInput,
 )
 from orchestration.api.settings import CheckoutApiSettings
-from orchestration.history import state_input, steps_from_history
-from orchestration.parked_checkouts import find_parked
+from orchestration.history import steps_from_history
+from orchestration.parked_checkouts import ParkedCheckout, find_parked
 from orchestration.recovery import PARKED_ERROR, execution_chain, recovery_of
-from orchestration.steps import ENDINGS
+from orchestration.spec import state_name
+from orchestration.steps import STEPS, label_of
+from shared.contracts import OrderSummary
 
 
 def order_id_for(idempotency_key: str) -> str:
@@ -86,122 +89,95 @@ def _replay(
     return CheckoutAccepted(order_id=order_id, status=checkout_view(order_id, settings).status)
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One execution of the checkout (its saga or a recovery) and its history."""
-
-    described: dict[str, Any]
-    events: list[dict[str, Any]]
-
-    @property
-    def status(self) -> str:
-        return str(self.described["status"])
-
-    @property
-    def confirmed(self) -> bool:
-        """Did ConfirmOrder succeed? After the pivot the order is confirmed whatever follows."""
-        return any(
-            step.state == "ConfirmOrder" and step.outcome == "succeeded"
-            for step in steps_from_history(self.events, running=False)
-        )
-
-    @property
-    def ending(self) -> str | None:
-        for event in reversed(self.events):
-            entered = event.get("stateEnteredEventDetails")
-            if entered is not None and entered["name"] in ENDINGS:
-                return str(entered["name"])
-        return None
-
-
-@dataclass(frozen=True)
-class _Ending:
-    status: CheckoutStatus
-    reason: str | None = None
-    reason_code: str | None = None
-    total: dict[str, Any] | None = None
-
-
 def checkout_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutView:
-    chain = execution_chain(aws.describe_execution, settings.state_machine_arn, order_id)
-    if not chain:
+    """The checkout's status from the services' records, never from Step Functions history.
+
+    The order (read through the order service) says CONFIRMED or CANCELLED; an order still
+    PENDING, or none yet, reads FAILED when the saga or the reconciler parked it. Only a poll
+    that arrives before the saga's first step recorded the order asks Step Functions whether the
+    checkout exists (docs/decisions.md, "Status from the order").
+    """
+    order = orders.get_order(settings, order_id)
+    if order is not None and order.status in FINAL_ORDER_STATUSES:
+        return _view(order_id, order, order.status)  # type: ignore[arg-type]
+    parked = find_parked(order_id)
+    if parked is not None:
+        return _parked_view(order_id, order, parked)
+    if order is None and not _saga_exists(order_id, settings):
         raise ApiError(404, "checkout_not_found", f"no checkout with order id {order_id}")
-    runs = [_Run(d, aws.execution_history(d["executionArn"])) for d in chain]
-    ending = _ending(runs, order_id)
+    return _view(order_id, order, "PENDING")
+
+
+FINAL_ORDER_STATUSES = ("CONFIRMED", "CANCELLED")
+
+
+def _saga_exists(order_id: str, settings: CheckoutApiSettings) -> bool:
+    arn = aws.execution_arn(settings.state_machine_arn, order_id)
+    return aws.describe_execution(arn) is not None
+
+
+def _view(order_id: str, order: OrderSummary | None, status: CheckoutStatus) -> CheckoutView:
     return CheckoutView(
         order_id=order_id,
-        status=ending.status,
-        reason=ending.reason,
-        reason_code=ending.reason_code,
-        total=ending.total,
+        status=status,
+        reason=order.reason if order else None,
+        reason_code=order.reason_code if order else None,
+        total=order.total.model_dump() if order and order.total else None,
+        created_at=order.created_at if order else None,
+        updated_at=order.updated_at if order else None,
+        compensations=[
+            CompensationView(operation=_label(done.operation), status=done.status)
+            for done in (order.compensations if order else [])
+        ],
+        parked=None,
+    )
+
+
+def _parked_view(order_id: str, order: OrderSummary | None, parked: ParkedCheckout) -> CheckoutView:
+    view = _view(order_id, order, "FAILED")
+    return view.model_copy(
+        update={
+            "reason": (
+                f"{parked.stuck_step} could not finish ({parked.error}); "
+                "the order is parked for an operator"
+            ),
+            "reason_code": PARKED_ERROR,
+            "total": parked.reservation.get("total"),
+            "parked": ParkedView(
+                stuck_step=parked.stuck_step, error=parked.error, parked_at=parked.parked_at
+            ),
+        }
+    )
+
+
+def _label(operation: str) -> str:
+    """refund_payment -> payment.refund_payment, as the step timeline names it."""
+    state = state_name(operation)
+    return label_of(state) if state in STEPS else operation
+
+
+def checkout_steps_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutStepsView:
+    """The status, with the step timeline of every execution of the checkout (history reads)."""
+    view = checkout_view(order_id, settings)
+    chain = execution_chain(aws.describe_execution, settings.state_machine_arn, order_id)
+    runs = [(described, aws.execution_history(described["executionArn"])) for described in chain]
+    return CheckoutStepsView(
+        **view.model_dump(),
         steps=[
             step
-            for run in runs
+            for described, events in runs
             for step in steps_from_history(
-                run.events, running=run.status == "RUNNING", execution=run.described["name"]
+                events, running=described["status"] == "RUNNING", execution=described["name"]
             )
         ],
         recoveries=[
             RecoveryView(
-                execution=run.described["name"],
+                execution=described["name"],
                 resume=str(recovery["resume"]),
                 reason=str(recovery.get("reason") or ""),
-                status=run.status,
+                status=described["status"],
             )
-            for run in runs
-            if (recovery := recovery_of(run.described)) is not None
+            for described, _ in runs
+            if (recovery := recovery_of(described)) is not None
         ],
     )
-
-
-def _ending(runs: list[_Run], order_id: str) -> _Ending:
-    """The checkout's status from its executions: the last one decides, except that a pivot
-    that succeeded in any of them means CONFIRMED (telling the customer otherwise would invite a
-    second purchase)."""
-    last = runs[-1]
-    for run in runs:
-        if run.confirmed:
-            confirm = state_input(run.events, "ConfirmOrder") or {}
-            return _Ending("CONFIRMED", total=_total(confirm))
-    if last.status == "RUNNING" or last.status == "PENDING_REDRIVE":
-        return _Ending("PENDING")
-    if last.status == "SUCCEEDED":
-        output = json.loads(last.described.get("output") or "null") or {}
-        if ENDINGS.get(last.ending or "") == "CANCELLED":
-            cancellation = output.get("cancellation", {})
-            return _Ending(
-                "CANCELLED", cancellation.get("reason"), cancellation.get("reason_code"),
-                _total(output),
-            )  # fmt: skip
-        return _Ending("CONFIRMED", total=_total(output))
-    if last.status == "FAILED" and last.described.get("error") == PARKED_ERROR:
-        parked = state_input(last.events, "ParkCheckout") or {}
-        stuck = parked.get("stuck_step")
-        error = (parked.get("stuck_failure") or {}).get("Error")
-        return _Ending(
-            "FAILED",
-            f"{stuck} could not finish ({error}); the order is parked for an operator",
-            PARKED_ERROR,
-            _total(parked),
-        )
-    parked_record = find_parked(order_id)
-    if parked_record is not None:  # the reconciler parked it after its recoveries died
-        return _Ending(
-            "FAILED",
-            f"{parked_record.stuck_failure.get('Cause')}; the order is parked for an operator",
-            parked_record.error,
-            parked_record.reservation.get("total"),
-        )
-    # Closed unfinished and not parked: the reconciler is bringing it to an end (its status-change
-    # event starts a recovery within seconds; the sweep catches a missed one).
-    return _Ending(
-        "PENDING",
-        f"the saga execution {last.described['name']} ended {last.status}; "
-        "the reconciler is finishing the checkout",
-        last.described.get("error") or f"Execution{last.status.title().replace('_', '')}",
-    )
-
-
-def _total(state: dict[str, Any]) -> dict[str, Any] | None:
-    total: dict[str, Any] | None = (state.get("reservation") or {}).get("total")
-    return total

@@ -25,6 +25,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The polling hint while a checkout runs: a happy checkout takes well under a second, and every
 # poll costs the shop a status read (docs/decisions.md).
 POLL_AFTER_SECONDS = 1
+VIEWS = ("status", "steps")
 
 app = APIGatewayRestResolver()
 
@@ -110,8 +111,22 @@ def start_checkout() -> Response[str]:
 def get_checkout(order_id: str) -> Response[str]:
     order_id = _checked(_ORDER_ID, order_id, "order id")
     tracer.put_annotation("order_id", order_id)
-    view = checkouts.checkout_view(order_id, get_settings())
+    view = (
+        checkouts.checkout_steps_view(order_id, get_settings())
+        if _view_parameter() == "steps"
+        else checkouts.checkout_view(order_id, get_settings())
+    )
     return _json(200, view.model_dump(), _poll_hint(order_id) if view.status == "PENDING" else None)
+
+
+def _view_parameter() -> str:
+    """`?view=status` (the default: the order's record) or `?view=steps` (history reads too)."""
+    view = (app.current_event.query_string_parameters or {}).get("view", "status")
+    if view not in VIEWS:
+        raise ApiError(
+            400, "invalid_parameter", f"view must be one of {', '.join(VIEWS)}, not {view!r}"
+        )
+    return view
 
 
 @app.get("/products")

@@ -76,12 +76,36 @@ class RecoveryView(BaseModel):
     status: str  # the execution's: RUNNING, SUCCEEDED, FAILED, ...
 
 
+class CompensationView(BaseModel):
+    operation: str  # service.operation, e.g. payment.refund_payment
+    status: str  # what it reported: its record's state after it ran
+
+
+class ParkedView(BaseModel):
+    """Why a checkout waits for an operator (`checkout parked`, docs/operations.md)."""
+
+    stuck_step: str
+    error: str
+    parked_at: str
+
+
 class CheckoutView(BaseModel):
+    """GET /checkouts/{order_id}: the checkout as the services' records have it."""
+
     order_id: str
     status: CheckoutStatus
     reason: str | None
     reason_code: str | None
     total: dict[str, Any] | None
+    created_at: str | None  # the order's; None before the saga's first step recorded it
+    updated_at: str | None
+    compensations: list[CompensationView]  # what the rollback undid, newest first
+    parked: ParkedView | None
+
+
+class CheckoutStepsView(CheckoutView):
+    """GET /checkouts/{order_id}?view=steps: the same, with the executions' step timeline."""
+
     steps: list[CheckoutStep]
     recoveries: list[RecoveryView]
 

@@ -8,7 +8,8 @@ from shared.settings import BaseSettings, load_settings
 class CheckoutApiSettings(BaseSettings):
     state_machine_arn: str
     get_products_function_arn: str
-    parked_checkouts_table_name: str  # read when the reconciler parked a checkout itself
+    get_order_function_arn: str  # a checkout's status is its order's
+    parked_checkouts_table_name: str  # a parked checkout reads FAILED
 
 
 @cache

@@ -7,9 +7,9 @@
 
 It speaks HTTP only (the public API, stdlib urllib), so it works against the local cloud
 (`make run`) or a deployed stage. Each scenario POSTs with a fresh Idempotency-Key, polls
-GET /checkouts/{order_id} until the checkout is no longer PENDING, and prints the saga's steps as
-the status API reports them. Exit code: 0 when every scenario ended in its expected status, 1 when
-one did not, 2 when the API cannot be reached.
+GET /checkouts/{order_id} until the checkout is no longer PENDING, then reads its steps once
+(`?view=steps`) and prints them as the status API reports them. Exit code: 0 when every scenario
+ended in its expected status, 1 when one did not, 2 when the API cannot be reached.
 """
 
 from __future__ import annotations
@@ -312,6 +312,11 @@ class Demo:
                 next_dot = now + DOT_SECONDS
             time.sleep(POLL_SECONDS)
         self.say(f" {time.monotonic() - started:.1f} s")
+        if view is not None and view.get("status") != "PENDING":
+            # Polling reads the order's status; the step timeline is read once, at the end.
+            reply = self.client.call("GET", f"{path}?view=steps")
+            if reply.status == 200 and isinstance(reply.body, dict):
+                view = reply.body
         return view, last_error
 
     def steps(self, steps: list[dict[str, Any]]) -> None:

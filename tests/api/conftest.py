@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -27,13 +28,18 @@ def api_event(
     """An API Gateway REST proxy-integration event, as the local gateway and AWS send it."""
     text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
     all_headers = {"Content-Type": "application/json", **(headers or {})}
+    path, _, query = path.partition("?")
+    parameters = dict(parse_qsl(query, keep_blank_values=True)) or None
     return {
         "resource": path,
         "path": path,
         "httpMethod": method,
         "headers": all_headers,
         "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": None,
+        "queryStringParameters": parameters,
+        "multiValueQueryStringParameters": (
+            {k: [v] for k, v in parameters.items()} if parameters else None
+        ),
         "pathParameters": None,
         "requestContext": {"httpMethod": method, "path": path, "stage": "test",
                            "requestId": "req-1"},
@@ -49,6 +55,7 @@ def api(
 ) -> Callable[..., tuple[int, Any]]:
     monkeypatch.setenv("STATE_MACHINE_ARN", saga.state_machine_arn)
     monkeypatch.setenv("GET_PRODUCTS_FUNCTION_ARN", function_arn("get-products"))
+    monkeypatch.setenv("GET_ORDER_FUNCTION_ARN", function_arn("get-order"))
     monkeypatch.setenv("PARKED_CHECKOUTS_TABLE_NAME", PARKED_TABLE)
     get_settings.cache_clear()
     aws._client.cache_clear()

@@ -106,3 +106,21 @@ def test_path_parameter_patterns_are_the_contracts(spec):
         "order_id": typing.get_args(OrderId)[1].pattern,
         "sku": typing.get_args(Sku)[1].pattern,
     }
+
+
+@pytest.mark.parametrize("query", ["", "?view=status", "?view=steps"])
+def test_both_checkout_views_match_the_documented_schema(spec, api, saga, query):
+    from tests.api.test_checkout_api import body, finish, post
+
+    saga.add_product("SKU-A", available=5)
+    _, accepted = post(api, body(payment_token="tok_chargeDeclined"))
+    finish(saga, accepted["order_id"])
+
+    status, answer = api("GET", f"/checkouts/{accepted['order_id']}{query}")
+
+    assert status == 200
+    documented = spec["paths"]["/checkouts/{order_id}"]["get"]["responses"]["200"]
+    schema = {**documented["content"]["application/json"]["schema"],
+              "components": spec["components"]}  # fmt: skip
+    OAS30Validator(schema).validate(answer)
+    assert ("steps" in answer) == (query == "?view=steps")

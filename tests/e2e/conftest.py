@@ -62,12 +62,15 @@ class Shop:
     def wait_final(
         self, order_id: str, timeout: float = 120, interval: float = 0.3
     ) -> dict[str, Any]:
+        """Poll the status view as a storefront does; once final, read the steps view once."""
         deadline = time.monotonic() + timeout
         while True:
             answer = self.request("GET", f"/checkouts/{order_id}")
             assert answer.status == 200, answer.body
             if answer.body["status"] in FINAL:
-                view: dict[str, Any] = answer.body
+                steps = self.request("GET", f"/checkouts/{order_id}?view=steps")
+                assert steps.status == 200, steps.body
+                view: dict[str, Any] = steps.body
                 return view
             assert time.monotonic() < deadline, f"{order_id} still {answer.body['status']}"
             time.sleep(interval)

@@ -171,20 +171,24 @@ def test_every_function_has_its_permissions_checked():
     assert {spec.logical_id for spec in all_functions()} == checked
 
 
-def test_the_checkout_api_may_only_start_and_read_sagas_and_read_the_catalog():
+def test_the_checkout_api_may_only_start_and_read_sagas_and_read_the_catalog_and_orders():
     [api] = [
         spec for spec in functions("orchestration") if spec.logical_id == "CheckoutApiFunction"
     ]
     statements = [s for policy in api.properties["Policies"] for s in policy["Statement"]]
-    granted = {tuple(s["Action"]): s["Resource"] for s in statements}
+    granted = {tuple(s["Action"]): s["Resource"] for s in statements if "Sid" in s}
+    by_sid = {s["Sid"]: s["Resource"] for s in statements}
     assert granted[("states:StartExecution",)] == {"Ref": "CheckoutStateMachine"}
     read = granted[("states:DescribeExecution", "states:GetExecutionHistory")]["Fn::Sub"]
     assert read.endswith(":execution:${CheckoutStateMachine.Name}:*")
-    catalog = granted[("lambda:InvokeFunction",)]["Fn::Sub"]
+    catalog = by_sid["ReadTheCatalog"]["Fn::Sub"]
     assert "/inventory/get-products-function/arn" in catalog
     assert api.environment["GET_PRODUCTS_FUNCTION_ARN"] == {"Fn::Sub": catalog}
+    orders = by_sid["ReadOrders"]["Fn::Sub"]
+    assert "/order/get-order-function/arn" in orders
+    assert api.environment["GET_ORDER_FUNCTION_ARN"] == {"Fn::Sub": orders}
     assert granted[("dynamodb:GetItem",)] == {"Fn::GetAtt": ["ParkedCheckoutsTable", "Arn"]}
-    assert len(statements) == 4
+    assert len(statements) == 5
 
 
 def _function(unit: str, logical_id: str) -> Any:

@@ -137,11 +137,33 @@ def test_a_step_without_a_default_for_what_parking_reads_is_refused():
 
 
 def test_a_step_that_reads_what_no_earlier_step_wrote_is_refused():
-    """Removing reserve_stock leaves charge_payment reading $.reservation: refused at generation,
-    not a States.Runtime failure of every checkout."""
+    """Removing reserve_stock leaves cancel_order and charge_payment reading $.reservation:
+    refused at generation, not a States.Runtime failure of every checkout."""
     create, charge, confirm = CREATE_ORDER, CHARGE_PAYMENT, CONFIRM_ORDER
-    with pytest.raises(SpecificationError, match=r"ChargePayment reads \$\.reservation"):
+    with pytest.raises(SpecificationError, match=r"CancelOrder reads \$\.reservation"):
         build(_with(steps=(create, charge, confirm)))  # type: ignore[arg-type]
     reserve_after_charge = (create, charge, RESERVE_STOCK, confirm)
     with pytest.raises(SpecificationError, match=r"ChargePayment reads \$\.reservation"):
         build(_with(steps=reserve_after_charge))  # type: ignore[arg-type]
+
+
+def test_only_the_last_compensation_of_the_rollback_may_record_the_others():
+    """release_stock runs before cancel_order: what it recorded would miss the later ones."""
+    import dataclasses
+
+    assert RESERVE_STOCK.compensation is not None
+    recording_release = dataclasses.replace(
+        RESERVE_STOCK,
+        compensation=dataclasses.replace(RESERVE_STOCK.compensation, records_compensations=True),
+    )
+    steps = (CREATE_ORDER, recording_release, CHARGE_PAYMENT, CONFIRM_ORDER)
+    with pytest.raises(SpecificationError, match="only the last compensation"):
+        build(_with(steps=steps))  # type: ignore[arg-type]
+
+
+def test_the_last_compensation_receives_every_other_result_newest_first():
+    cancel = build(SAGA)["States"]["CancelOrder"]["Parameters"]["Payload"]
+    assert cancel["compensations"] == {
+        "refund_payment.$": "$.refund",
+        "release_stock.$": "$.release",
+    }

@@ -43,6 +43,7 @@ FUNCTIONS = {
         for step, operation in SAGA.operations()
     },
     "get-products": "services.inventory.handlers.get_products",
+    "get-order": "services.order.handlers.get_order",
 }
 
 

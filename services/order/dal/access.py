@@ -19,4 +19,5 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
     "CancelOrderFunction": {
         "OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     },
+    "GetOrderFunction": {"OrdersTable": {"dynamodb:GetItem"}},
 }

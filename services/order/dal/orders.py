@@ -7,13 +7,14 @@ race surfaces as a dal-internal exception that tells the logic to re-read and de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pynamodb.expressions.update import Action
 
-from services.order.dal.records import LineAttribute, OrderRecord
+from services.order.dal.records import CompensationAttribute, LineAttribute, OrderRecord
 from services.order.models import Order, OrderStatus
-from shared.contracts import Money, OrderLine, stored_money
+from shared.contracts import CompensationDone, Money, OrderLine, stored_money
 from shared.dynamodb import get_or_none, save_if_new, update_if
 
 
@@ -40,6 +41,10 @@ def _to_order(record: OrderRecord) -> Order:
         charge_id=record.charge_id,
         reason_code=record.reason_code,
         reason=record.reason,
+        compensations=[
+            CompensationDone(operation=done.operation, status=done.status)
+            for done in record.compensations
+        ],
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
@@ -69,14 +74,35 @@ def create_order(order_id: str, customer_id: str, items: list[OrderLine]) -> Non
     _put_new(record, "order")
 
 
-def create_tombstone(order_id: str, reason_code: str, reason: str) -> None:
+@dataclass(frozen=True)
+class Cancellation:
+    """Why an order was cancelled, and what the rest of its rollback did."""
+
+    reason_code: str
+    reason: str
+    total: Money | None  # what had been reserved, if anything
+    compensations: list[CompensationDone]
+
+
+def _compensation_attributes(cancellation: Cancellation) -> list[CompensationAttribute]:
+    return [
+        CompensationAttribute(operation=done.operation, status=done.status)  # type: ignore[no-untyped-call]
+        for done in cancellation.compensations
+    ]
+
+
+def create_tombstone(order_id: str, cancellation: Cancellation) -> None:
     """Record that this order was cancelled before it was ever created."""
     now = _now()
+    total = cancellation.total
     record = OrderRecord(
         order_id=order_id,
         status=OrderStatus.CANCELLED.value,
-        reason_code=reason_code,
-        reason=reason,
+        reason_code=cancellation.reason_code,
+        reason=cancellation.reason,
+        total_amount=total.amount if total else None,
+        currency=total.currency if total else None,
+        compensations=_compensation_attributes(cancellation),
         created_at=now,
         updated_at=now,
     )
@@ -108,14 +134,15 @@ def confirm_order(order_id: str, total: Money, charge_id: str) -> None:
     )
 
 
-def cancel_order(order_id: str, reason_code: str, reason: str) -> None:
-    """Move a PENDING order to CANCELLED, storing why."""
-    _update_pending(
-        order_id,
-        "cancel order",
-        [
-            OrderRecord.status.set(OrderStatus.CANCELLED.value),
-            OrderRecord.reason_code.set(reason_code),
-            OrderRecord.reason.set(reason),
-        ],
-    )
+def cancel_order(order_id: str, cancellation: Cancellation) -> None:
+    """Move a PENDING order to CANCELLED, storing why and what the rollback did."""
+    actions: list[Action] = [
+        OrderRecord.status.set(OrderStatus.CANCELLED.value),
+        OrderRecord.reason_code.set(cancellation.reason_code),
+        OrderRecord.reason.set(cancellation.reason),
+        OrderRecord.compensations.set(_compensation_attributes(cancellation)),
+    ]
+    if cancellation.total is not None:
+        actions.append(OrderRecord.total_amount.set(cancellation.total.amount))
+        actions.append(OrderRecord.currency.set(cancellation.total.currency))
+    _update_pending(order_id, "cancel order", actions)

@@ -24,6 +24,11 @@ class LineAttribute(MapAttribute[str, object]):
     quantity = NumberAttribute()
 
 
+class CompensationAttribute(MapAttribute[str, object]):
+    operation = UnicodeAttribute()
+    status = UnicodeAttribute()
+
+
 class OrderRecord(Model):
     """One order; also the tombstone (CANCELLED, no customer) when a cancel came first."""
 
@@ -34,11 +39,12 @@ class OrderRecord(Model):
     status = UnicodeAttribute()
     customer_id = UnicodeAttribute(null=True)  # None on a tombstone
     items = ListAttribute(of=LineAttribute, default=list)
-    total_amount = NumberAttribute(null=True)  # minor units, set by confirm
+    total_amount = NumberAttribute(null=True)  # minor units: charged (confirm), reserved (cancel)
     currency = UnicodeAttribute(null=True)
     charge_id = UnicodeAttribute(null=True)
     reason_code = UnicodeAttribute(null=True)  # set by cancel
     reason = UnicodeAttribute(null=True)
+    compensations = ListAttribute(of=CompensationAttribute, default=list)  # set by cancel
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

@@ -6,7 +6,7 @@ import json
 
 from services.order.dal import orders
 from services.order.models import OrderStatus
-from shared.contracts import CancelOrderInput, CancelOrderOutput, SagaFailure
+from shared.contracts import CancelOrderInput, CancelOrderOutput, CompensationDone, SagaFailure
 from shared.errors import DependencyUnavailableError, OrderNotPendingError
 
 MAX_ATTEMPTS = 3
@@ -15,14 +15,14 @@ TRUNCATION_MARK = "…"
 
 
 def cancel_order(task: CancelOrderInput) -> CancelOrderOutput:
-    reason_code = task.failure.Error
-    reason = failure_reason(task.failure)
+    cancellation = _cancellation(task)
+    reason_code, reason = cancellation.reason_code, cancellation.reason
     for _ in range(MAX_ATTEMPTS):
         order = orders.get_order(task.order_id)
         if order is None:
             # The create may still land later (it timed out): leave a tombstone so it is refused.
             try:
-                orders.create_tombstone(task.order_id, reason_code, reason)
+                orders.create_tombstone(task.order_id, cancellation)
             except orders.OrderAlreadyRecordedError:
                 continue  # the create landed just now: cancel it
             return _cancelled(task, reason_code, reason, cancelled_now=False)
@@ -39,12 +39,25 @@ def cancel_order(task: CancelOrderInput) -> CancelOrderOutput:
                 f"order {task.order_id} is already confirmed; it cannot be cancelled"
             )
         try:
-            orders.cancel_order(task.order_id, reason_code, reason)
+            orders.cancel_order(task.order_id, cancellation)
         except orders.OrderChangedError:
             continue  # a concurrent confirm or cancel landed first: re-read and decide again
         return _cancelled(task, reason_code, reason, cancelled_now=True)
     raise DependencyUnavailableError(
         f"order {task.order_id} kept changing during {MAX_ATTEMPTS} attempts; retry"
+    )
+
+
+def _cancellation(task: CancelOrderInput) -> orders.Cancellation:
+    return orders.Cancellation(
+        reason_code=task.failure.Error,
+        reason=failure_reason(task.failure),
+        total=task.total,
+        compensations=[
+            CompensationDone(operation=operation, status=result.status)
+            for operation, result in task.compensations.items()
+            if result is not None  # its step never started, so it did not run
+        ],
     )
 
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts import Money, OrderLine
+from shared.contracts import CompensationDone, Money, OrderLine
 
 
 class OrderStatus(StrEnum):
@@ -23,10 +23,11 @@ class Order(BaseModel):
     status: OrderStatus
     customer_id: str | None  # None for a tombstone: the order was never created
     items: list[OrderLine]
-    total: Money | None  # set by confirm
+    total: Money | None  # set by confirm (what was charged) or cancel (what had been reserved)
     charge_id: str | None  # set by confirm
     reason_code: str | None  # set by cancel: the error name that rolled the saga back
     reason: str | None  # set by cancel: a human-readable account of that error
+    compensations: list[CompensationDone]  # set by cancel: the rollback's other compensations
     created_at: datetime
     updated_at: datetime
 

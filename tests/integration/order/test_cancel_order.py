@@ -17,6 +17,7 @@ from shared.errors import (
 from tests.integration.order.conftest import (
     ORDER,
     OUT_OF_STOCK_MESSAGE,
+    TOTAL,
     cancel_event,
     confirm_event,
     create_event,
@@ -46,6 +47,50 @@ def test_cancels_a_pending_order_with_the_reason_of_the_failure(pending_order):
     assert stored["reason"] == OUT_OF_STOCK_MESSAGE
     assert stored["customer_id"] == pending_order["customer_id"]
     assert stored["items"] == pending_order["items"]
+
+
+def test_cancel_records_what_was_reserved_and_what_the_rollback_did(pending_order):
+    # Given the payment was refunded and the stock released before this, the last compensation
+    event = {
+        **cancel_event(error="PaymentDeclinedError"),
+        "total": TOTAL,
+        "compensations": {
+            "refund_payment": {"status": "NOTHING_CHARGED", "refunded_now": False},
+            "release_stock": {"status": "RELEASED", "released_now": True},
+            "ship_parcel": None,  # a compensation whose step never started
+        },
+    }
+
+    # When the order is cancelled
+    invoke(cancel_order.lambda_handler, event)
+
+    # Then its record says what it would have cost and what each compensation reported
+    stored = stored_order()
+    assert (stored["total_amount"], stored["currency"]) == (TOTAL["amount"], TOTAL["currency"])
+    assert stored["compensations"] == [
+        {"operation": "refund_payment", "status": "NOTHING_CHARGED"},
+        {"operation": "release_stock", "status": "RELEASED"},
+    ]
+
+
+def test_a_repeated_cancel_keeps_the_first_record_of_the_rollback(pending_order):
+    first = {**cancel_event(), "compensations": {"release_stock": {"status": "RELEASED"}}}
+    invoke(cancel_order.lambda_handler, first)
+    before = table_items(OrderRecord)
+
+    again = {**cancel_event(), "compensations": {"release_stock": {"status": "NONE_HELD"}}}
+    invoke(cancel_order.lambda_handler, again)
+
+    assert table_items(OrderRecord) == before
+
+
+def test_a_tombstone_records_the_rollback_too(orders):
+    event = {**cancel_event(), "compensations": {"release_stock": {"status": "RELEASED"}}}
+
+    invoke(cancel_order.lambda_handler, event)
+
+    assert stored_order()["compensations"] == [{"operation": "release_stock", "status": "RELEASED"}]
+    assert "total_amount" not in stored_order()
 
 
 def test_cancel_after_a_timeout_stores_the_error_name_as_reason(pending_order):

@@ -11,6 +11,9 @@ from tests.integration.order.conftest import ORDER
 from tests.support.tables import table_items
 
 LINES = [OrderLine(sku="SKU-A", quantity=1)]
+CANCELLATION = orders_dal.Cancellation(
+    reason_code="E", reason="reason", total=None, compensations=[]
+)
 
 
 def test_confirm_of_a_missing_order_creates_no_item(orders):
@@ -22,7 +25,7 @@ def test_confirm_of_a_missing_order_creates_no_item(orders):
 
 def test_cancel_of_a_missing_order_creates_no_item(orders):
     with pytest.raises(orders_dal.OrderChangedError):
-        orders_dal.cancel_order(ORDER, "E", "reason")
+        orders_dal.cancel_order(ORDER, CANCELLATION)
 
     assert table_items(OrderRecord) == []
 
@@ -34,7 +37,7 @@ def test_create_never_overwrites_an_existing_order(orders):
     with pytest.raises(orders_dal.OrderAlreadyRecordedError):
         orders_dal.create_order(ORDER, "customer-2", LINES)
     with pytest.raises(orders_dal.OrderAlreadyRecordedError):
-        orders_dal.create_tombstone(ORDER, "E", "reason")
+        orders_dal.create_tombstone(ORDER, CANCELLATION)
 
     assert table_items(OrderRecord) == before
 
@@ -49,7 +52,7 @@ def test_confirm_and_cancel_only_move_a_pending_order(orders):
     with pytest.raises(orders_dal.OrderChangedError):
         orders_dal.confirm_order(ORDER, Money(amount=999, currency="EUR"), "ch_2")
     with pytest.raises(orders_dal.OrderChangedError):
-        orders_dal.cancel_order(ORDER, "E", "reason")
+        orders_dal.cancel_order(ORDER, CANCELLATION)
 
     # Then the first confirmation stands
     assert table_items(OrderRecord) == before
