@@ -14,7 +14,7 @@ SERVICES := $(filter-out orchestration,$(patsubst deploy/%/template.yaml,%,$(sor
 UNITS := $(SERVICES) orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace bench chaos fuzz-api test unit integration saga infrastructure e2e api lint fmt generate diagram \
+.PHONY: help install tools run demo trace bench cost chaos fuzz-api test unit integration saga infrastructure e2e api lint fmt generate diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -23,11 +23,12 @@ help:
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
 	@echo "make bench        cold-start imports, then the local cloud (start-up, latency, throughput); docs/performance.md"
+	@echo "make cost         what a checkout costs on AWS per scenario, and where AWS caps checkouts/s"
 	@echo "make fuzz-api     schemathesis (every check) against a local cloud, 100 examples per operation"
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff (lint, format, complexity) + mypy strict + import contracts"
 	@echo "make fmt          format and auto-fix with ruff"
-	@echo "make generate     regenerate the ASL file and the diagrams from orchestration/spec.py"
+	@echo "make generate     regenerate the ASL file, the wiring, the diagrams and the OpenAPI fault pattern from orchestration/spec.py"
 	@echo "make unit | integration | saga | api | infrastructure | e2e   run one test group"
 	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
 	@echo "make deploy SERVICE=<inventory|payment|order|orchestration> STAGE=<name>"
@@ -64,6 +65,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/local_cloud.py
+
+# What a checkout costs on AWS per scenario, and the ceilings at default quotas (docs/performance.md).
+cost: $(STAMP)
+	$(BIN)/python bench/cost.py --checkouts $(or $(CHECKOUTS),10)
 
 # schemathesis, every check, against a local cloud of its own (docs/openapi.yaml is the contract).
 fuzz-api: $(STAMP)

@@ -244,13 +244,22 @@ def run_checkout(api: Api, sku: str, poll_s: float) -> Checkout:
         result.get_ms.append((time.perf_counter() - asked) * 1000)
         result.polls += 1
         if status == 200 and view.get("status") in FINAL:
-            result.status, result.steps = view["status"], view.get("steps") or []
+            result.status = view["status"]
             break
         if time.perf_counter() - began > CHECKOUT_TIMEOUT_S:
             result.status = "TIMED OUT"
             break
     result.e2e_ms = (time.perf_counter() - began) * 1000
     return result
+
+
+def read_steps(api: Api, checkouts: list[Checkout]) -> None:
+    """Each finished checkout's step timeline (`?view=steps`), read once after the phase and
+    outside its timing and CPU figures: a storefront polls the status, not the history."""
+    for checkout in checkouts:
+        if checkout.order_id and checkout.status in FINAL:
+            status, view = api.request("GET", f"/checkouts/{checkout.order_id}?view=steps")
+            checkout.steps = (view.get("steps") or []) if status == 200 else []
 
 
 # --- handler time from the function logs -------------------------------------------------------
@@ -388,11 +397,12 @@ def concurrent(api: Api, concurrency: int, count: int, poll_s: float, cloud_pid:
     checkouts, wall_s = _round(api, concurrency, count, poll_s)
     cpu = cpu_delta(before, cpu_snapshot(cloud_pid))
     started = (workers - before_warm, len(_children(cloud_pid)) - workers)
+    read_steps(api, checkouts)
     return Level(concurrency, checkouts, wall_s, first, first_s, cpu, started)
 
 
 PRODUCT_READ = "GET /products/{sku} via the API (2 functions)"
-STATUS_READ = "GET /checkouts/{id} via the API (status, final: 2 functions)"
+STATUS_READ = "GET /checkouts/{id} via the API (status)"
 
 
 def building_blocks(cloud: LocalCloudProcess, api: Api, repeat: int) -> dict[str, list[float]]:
@@ -526,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
             latency = sequential(api, args.checkouts, args.poll_ms / 1000, offset=1)
             latency_cpu = cpu_delta(before, cpu_snapshot(pid))
             latency_wall_s = time.perf_counter() - began
+            read_steps(api, latency)
         levels: list[Level] = []
         for concurrency, count in args.levels:
             with timed(
@@ -639,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, samples in hops.items():
         row(label, summary(samples))
     status, product = statistics.median(hops[STATUS_READ]), statistics.median(hops[PRODUCT_READ])
-    row("=> status read / product read (medians; goal <= 1.3)", f"{status / product:.2f}")
+    row("=> status read / product read (goal <= 1.3)", f"{status / product:.2f}")
 
     heading("Stop")
     row("SIGTERM -> exited", f"{report.seconds:.2f} s, exit code {report.exit_code}")

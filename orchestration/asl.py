@@ -33,7 +33,7 @@ from orchestration.spec import (
 )
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
-PREPARE, ROUTE = "PrepareCheckout", "RouteCheckout"
+ROUTE, INCOMPLETE = "RouteCheckout", "CheckoutInputIncomplete"
 PARK, COUNT = "ParkCheckout", "CountParkedCheckout"
 CONFIRMED, CANCELLED, FAILED = "CheckoutConfirmed", "CheckoutCancelled", "CheckoutFailed"
 PARKED_ERROR = "CheckoutParkedForOperator"
@@ -112,7 +112,8 @@ def _catch(names: list[str], result_path: str, next_state: str) -> dict[str, Any
     return {"ErrorEquals": names, "ResultPath": result_path, "Next": next_state}
 
 
-def _publish(saga: Saga, event: Event, next_state: str) -> dict[str, Any]:
+def _publish(saga: Saga, event: Event, next_state: str | None) -> dict[str, Any]:
+    """Put the event on the saga's bus; then `next_state`, or the end (a successful one)."""
     detail: dict[str, Any] = {"version": "1"}
     detail.update({f"{name}.$": path for name, path in event.detail.items()})
     return {
@@ -132,19 +133,8 @@ def _publish(saga: Saga, event: Event, next_state: str) -> dict[str, Any]:
         "ResultPath": None,
         "TimeoutSeconds": saga.task_timeout_seconds,
         "Retry": _bookkeeping_retry(),
-        "Next": next_state,
+        **({"Next": next_state} if next_state else {"End": True}),
     }
-
-
-def _defaults(saga: Saga) -> dict[str, Any]:
-    defaults: dict[str, Any] = {"fault": None, "failure": None}
-    for step in saga.steps:
-        if step.default is not None:
-            defaults[step.action.result_key] = step.default
-    for operation in saga.recorded_compensations:  # null until it runs: its step may not have
-        defaults[operation.result_key] = None
-    defaults["recovery"] = {"resume": "forward"}
-    return defaults
 
 
 def _rollback_after(saga: Saga, index: int) -> str:
@@ -153,14 +143,14 @@ def _rollback_after(saga: Saga, index: int) -> str:
     for step in reversed(saga.steps[: index + 1]):
         if step.compensation_state:
             return step.compensation_state
-    return f"Publish{CANCELLED}"
+    return CANCELLED
 
 
 def _forward(saga: Saga) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     for index, step in enumerate(saga.steps):
         following = saga.steps[index + 1].state if index + 1 < len(saga.steps) else None
-        next_state = following or f"Publish{CONFIRMED}"
+        next_state = following or CONFIRMED
         states[step.state] = _step_state(saga, index, step, next_state)
     return states
 
@@ -203,7 +193,7 @@ def _rollback(saga: Saga) -> dict[str, dict[str, Any]]:
             step.compensation,
             [_transient(FINISH_RETRY)],
             [_catch(["States.ALL"], "$.stuck_failure", f"{step.compensation_state}Stuck")],
-            following or f"Publish{CANCELLED}",
+            following or CANCELLED,
         )
     return states
 
@@ -297,62 +287,54 @@ def build(saga: Saga = SAGA) -> dict[str, Any]:
     """The definition, as data, from the specification."""
     _validate(saga)
     first_compensation = _rollback_after(saga, len(saga.steps) - 1)
+    # The forward lane's presence checks: every field of Saga.defaults, which starters merge in.
+    complete = [{"Variable": f"$.{name}", "IsPresent": True} for name in saga.defaults]
     states: dict[str, dict[str, Any]] = {
-        PREPARE: {
-            "Type": "Pass",
-            "Comment": (
-                "Give optional fields their defaults so every later path exists: no fault "
-                "injected, no failure, nothing reserved or charged yet, a new checkout (not a "
-                "recovery)."
-            ),
-            "Parameters": {
-                "checkout.$": "States.JsonMerge(States.StringToJson('"
-                + json.dumps(_defaults(saga), separators=(",", ":"))
-                + "'), $, false)"
-            },
-            "OutputPath": "$.checkout",
-            "Next": ROUTE,
-        },
         ROUTE: {
             "Type": "Choice",
             "Comment": (
-                "A new checkout runs forward. A recovery (started by the reconciler, or by an "
-                "operator's `checkout retry`, for an execution that died or parked) resumes where "
-                "that execution left the order: roll back before the pivot, finish the pivot "
-                "forward, or park again."
+                "An input without the defaults every starter merges in is refused before anything "
+                "runs. A new checkout runs forward. A recovery (started by the reconciler, or by "
+                "an operator's `checkout retry`, for an execution that died or parked) resumes "
+                "where that execution left the order: roll back before the pivot, finish the "
+                "pivot forward, or park again."
             ),
             "Choices": [
-                {"Variable": "$.recovery.resume", "StringEquals": lane, "Next": target}
-                for lane, target in (
-                    ("compensate", first_compensation),
-                    ("confirm", saga.pivot.state),
-                    ("park", PARK),
-                )
+                {"Not": {"And": complete}, "Next": INCOMPLETE},
+                *(
+                    {"Variable": "$.recovery.resume", "StringEquals": lane, "Next": target}
+                    for lane, target in (
+                        ("compensate", first_compensation),
+                        ("confirm", saga.pivot.state),
+                        ("park", PARK),
+                    )
+                ),
             ],
             "Default": saga.steps[0].state,
         },
+        INCOMPLETE: {
+            "Type": "Fail",
+            "Comment": "Nothing ran: the input lacks a field of Saga.defaults (spec.py).",
+            "Error": INCOMPLETE,
+            "Cause": (
+                "the execution input lacks a default field (fault, failure, the steps' default "
+                "results, recovery); start executions with Saga.execution_input"
+            ),
+        },
     }
     states.update(_forward(saga))
-    states[f"Publish{CONFIRMED}"] = _publish(saga, saga.confirmed, CONFIRMED)
-    states[CONFIRMED] = {
-        "Type": "Succeed",
-        "Comment": "Order CONFIRMED, stock held, payment captured.",
-    }
+    # The checkout ends in its event's state: order CONFIRMED, stock held, payment captured.
+    states[CONFIRMED] = _publish(saga, saga.confirmed, None)
     states.update(_rollback(saga))
-    states[f"Publish{CANCELLED}"] = _publish(saga, saga.cancelled, CANCELLED)
-    states[CANCELLED] = {
-        "Type": "Succeed",
-        "Comment": (
-            "Rolled back cleanly: order CANCELLED, nothing charged, no stock held. A business "
-            "outcome, not an operational failure."
-        ),
-    }
+    # Rolled back cleanly, order CANCELLED, nothing charged, no stock held: a business outcome,
+    # not an operational failure, so the execution succeeds.
+    states[CANCELLED] = _publish(saga, saga.cancelled, None)
     states.update(_parking(saga))
     definition = {
         "Comment": saga.comment,
         "QueryLanguage": "JSONPath",
         "TimeoutSeconds": saga.timeout_seconds,
-        "StartAt": PREPARE,
+        "StartAt": ROUTE,
         "States": states,
     }
     check(definition, saga)
@@ -394,7 +376,7 @@ def _validate(saga: Saga) -> None:
 def _check_payloads(saga: Saga) -> None:
     """An action reads only the inputs and what the steps before it wrote; a compensation may
     also read the defaults and the failure (it runs whichever later step failed)."""
-    defaults = set(_defaults(saga))
+    defaults = set(saga.defaults)
     for index, step in enumerate(saga.steps):
         written = set(saga.inputs) | {done.action.result_key for done in saga.steps[:index]}
         rollback = written | defaults
@@ -418,10 +400,11 @@ _PATH = re.compile(r"^\$\.([a-z_]+)")
 
 def check(definition: dict[str, Any], saga: Saga = SAGA) -> None:
     """Every JSONPath the parking and the events read exists on every path into them: it is an
-    input, a default set by PrepareCheckout, or set by every state that can lead there."""
-    available = set(saga.inputs) | set(_defaults(saga)) | {"stuck_step", "stuck_failure"}
-    readers = [f"Publish{CONFIRMED}", f"Publish{CANCELLED}", f"Publish{FAILED}", PARK]
-    set_always = {f"Publish{CANCELLED}": {"cancellation"}}  # CancelOrder precedes it on every path
+    input, a default (RouteCheckout refuses an input without them), or set by every state that
+    can lead there."""
+    available = set(saga.inputs) | set(saga.defaults) | {"stuck_step", "stuck_failure"}
+    readers = [CONFIRMED, CANCELLED, f"Publish{FAILED}", PARK]
+    set_always = {CANCELLED: {"cancellation"}}  # CancelOrder precedes it on every path
     for name in readers:
         text = json.dumps(definition["States"][name])
         for path in re.findall(r'"\$\.([a-z_]+)', text):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from orchestration.asl import PARKED_ERROR
 from orchestration.definition import load_definition
 from orchestration.spec import SAGA
 
@@ -77,7 +78,11 @@ def render_mermaid(definition: dict[str, Any]) -> str:
         if "Next" in state:
             lines.append(f"    {name} --> {state['Next']}")
         for choice in state.get("Choices", []):
-            label = f"{choice['Variable'].removeprefix('$.')} = {choice['StringEquals']}"
+            label = (
+                "a default missing"  # the presence checks of RouteCheckout
+                if "Not" in choice
+                else f"{choice['Variable'].removeprefix('$.')} = {choice['StringEquals']}"
+            )
             lines.append(f'    {name} -- "{label}" --> {choice["Next"]}')
         if "Default" in state:
             lines.append(f'    {name} -- "otherwise" --> {state["Default"]}')
@@ -87,13 +92,16 @@ def render_mermaid(definition: dict[str, Any]) -> str:
             names = ", ".join(catch["ErrorEquals"])
             lines.append(f'    {name} == "on {names}" ==> {catch["Next"]}')
     compensations = [name for name in states if name in COMPENSATION_STATES]
-    parked = [name for name, state in states.items() if state["Type"] == "Fail"]
+    parked = [name for name, state in states.items() if state.get("Error") == PARKED_ERROR]
+    done = [
+        name for name, state in states.items() if state.get("End") or state["Type"] == "Succeed"
+    ]
     lines += [
         "    classDef compensation fill:#fdecea,stroke:#c0392b",
         "    classDef done fill:#e8f6ec,stroke:#1e8449",
         "    classDef parked fill:#fff3cd,stroke:#b7950b",
         f"    class {','.join(compensations)} compensation",
-        f"    class {','.join(n for n, s in states.items() if s['Type'] == 'Succeed')} done",
+        f"    class {','.join(done)} done",
         f"    class {','.join(parked)} parked",
     ]
     return "\n".join(lines) + "\n"
@@ -104,8 +112,9 @@ def render_document(definition: dict[str, Any]) -> str:
         "# Checkout saga state machine\n\n"
         "Generated from `orchestration/checkout_saga.asl.json` by `make generate`; do not edit.\n"
         "Solid arrows: the next state. Dotted self-loops: retries. Thick arrows: a Catch, "
-        "leading into the compensations (red), which run newest first. Green: endings that "
-        "leave the system consistent; yellow: parked for an operator.\n\n"
+        "leading into the compensations (red), which run newest first. Green: the last states "
+        "of endings that leave the system consistent (each publishes its event); yellow: parked "
+        "for an operator.\n\n"
         "```mermaid\n" + render_mermaid(definition) + "```\n\n"
         "Transient errors (retried with exponential backoff and full jitter): "
         + ", ".join(f"`{name}`" for name in retried_error_names(definition))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sys
 
-from orchestration import asl, diagram, wiring
+from orchestration import asl, diagram, openapi, wiring
 
 
 def main() -> int:
-    for generator in (asl, wiring, diagram):
+    for generator in (asl, wiring, diagram, openapi):
         generator.main()
     return 0
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestration.history import last_entered_state, state_input
+from orchestration.spec import SAGA
 from orchestration.steps import RESUME_LANE, RETRY_LANE, Lane
 
 RECOVERY_MARK = "--r"
@@ -159,7 +160,7 @@ def _start(
     described: dict[str, Any],
     reason: str,
 ) -> StartRecovery:
-    resumed = dict(state)
+    resumed = SAGA.execution_input(state)  # a complete input, whatever the dead one lacked
     if lane is Lane.COMPENSATE and not resumed.get("failure"):
         resumed["failure"] = {"Error": _abandoned_error(described), "Cause": reason}
     resumed["recovery"] = {

@@ -129,6 +129,26 @@ class Saga:
         return pivot
 
     @property
+    def defaults(self) -> dict[str, Any]:
+        """What every execution input carries besides the checkout, so that every later path
+        exists: no fault, no failure, each step's default result, null for the compensations
+        the last one records, a new checkout (not a recovery). Whoever starts an execution
+        (the API, the reconciler) merges these under its input; the state machine refuses an
+        input without them (`CheckoutInputIncomplete`)."""
+        defaults: dict[str, Any] = {"fault": None, "failure": None}
+        for step in self.steps:
+            if step.default is not None:
+                defaults[step.action.result_key] = step.default
+        for operation in self.recorded_compensations:  # null until it runs: its step may not
+            defaults[operation.result_key] = None
+        defaults["recovery"] = {"resume": "forward"}
+        return defaults
+
+    def execution_input(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """An execution's input: `fields` over the defaults."""
+        return {**self.defaults, **fields}
+
+    @property
     def recorded_compensations(self) -> list[Operation]:
         """The compensations whose results the recording one receives, in rollback order."""
         chain = [step.compensation for step in reversed(self.compensatable) if step.compensation]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orchestration.asl import CANCELLED, CONFIRMED, COUNT, FAILED, PARK, PREPARE, ROUTE
+from orchestration.asl import CANCELLED, CONFIRMED, COUNT, FAILED, INCOMPLETE, PARK, ROUTE
 from orchestration.spec import SAGA, Saga, StepKind
 from shared.observability import Phase
 
@@ -38,8 +38,8 @@ def _steps(saga: Saga) -> dict[str, StepInfo]:
             )
     steps.update(
         {
-            f"Publish{CONFIRMED}": StepInfo("events", "publish_confirmed", Phase.EVENT),
-            f"Publish{CANCELLED}": StepInfo("events", "publish_cancelled", Phase.EVENT),
+            CONFIRMED: StepInfo("events", "publish_confirmed", Phase.EVENT),
+            CANCELLED: StepInfo("events", "publish_cancelled", Phase.EVENT),
             f"Publish{FAILED}": StepInfo("events", "publish_failed", Phase.EVENT),
             PARK: StepInfo("orchestration", "park_checkout", Phase.OPERATOR),
             COUNT: StepInfo("orchestration", "count_parked_checkout", Phase.OPERATOR),
@@ -50,7 +50,8 @@ def _steps(saga: Saga) -> dict[str, StepInfo]:
 
 STEPS: dict[str, StepInfo] = _steps(SAGA)
 
-# The state each ending of the saga stops in, and the checkout status it means.
+# The state each ending of the saga stops in, and the checkout status it means. Entering one
+# means its outcome is recorded (the confirmed and cancelled ones then publish their event).
 ENDINGS = {CONFIRMED: "CONFIRMED", CANCELLED: "CANCELLED", FAILED: "FAILED"}
 
 
@@ -66,7 +67,7 @@ class Lane(StrEnum):
 def _resume_lanes(saga: Saga) -> dict[str, Lane | None]:
     """If an execution dies in this state, the lane its recovery resumes in. None: it died
     before its own lane began, so the recovery takes the lane the dead execution was for."""
-    lanes: dict[str, Lane | None] = {PREPARE: None, ROUTE: None}
+    lanes: dict[str, Lane | None] = {ROUTE: None, INCOMPLETE: None}
     for step in saga.steps:
         if step.kind is StepKind.COMPENSATABLE:
             # Once the execution is dead nothing more can land, except what was in flight, and a
@@ -77,14 +78,14 @@ def _resume_lanes(saga: Saga) -> dict[str, Lane | None]:
             lanes[f"{step.state}{'Uncertain' if step.kind is StepKind.PIVOT else 'Stuck'}"] = (
                 Lane.CONFIRM
             )
-    lanes[f"Publish{CONFIRMED}"] = lanes[CONFIRMED] = Lane.CONFIRM
+    lanes[CONFIRMED] = Lane.CONFIRM  # the confirmed event, the last state: publish it again
     for step in saga.compensatable:
         if step.compensation_state is not None:
             # a compensation, or one that was stuck: run the rollback again (it parks again if
             # it still cannot finish)
             lanes[step.compensation_state] = Lane.COMPENSATE
             lanes[f"{step.compensation_state}Stuck"] = Lane.COMPENSATE
-    lanes[f"Publish{CANCELLED}"] = lanes[CANCELLED] = Lane.COMPENSATE
+    lanes[CANCELLED] = Lane.COMPENSATE
     for state in (PARK, COUNT, f"Publish{FAILED}", FAILED):
         lanes[state] = Lane.PARK
     return lanes

@@ -115,6 +115,19 @@ def _fault(entry: str, kind_name: str | None, count_text: str | None) -> Fault:
     return Fault(kind, count)
 
 
+def schedule_pattern(operations: Collection[str]) -> str:
+    """The grammar as one regular expression (ECMA-262 and Python alike), for the API's OpenAPI
+    document: entries separated by "; ", each operation once (a negative lookahead refuses a
+    repeated one), counts 1-20. The parser also takes spaces around "=", "*" and ";"; the
+    document declares the canonical spelling only, so whatever it allows the API accepts."""
+    names = "|".join(re.escape(operation) for operation in operations)
+    kinds = "|".join(kind.value for kind in FaultKind)
+    counts = "|".join(str(n) for n in range(MAX_COUNT, 0, -1))
+    entry = f"(?:{names})(?:=(?:{kinds})(?:\\*(?:{counts}))?)?"
+    repeated = f"(?!.*\\b({names})\\b.*\\b\\1\\b)"
+    return f"^{repeated}{entry}(?:; {entry})*$"
+
+
 def canonical(schedule: dict[str, Fault]) -> str:
     """The one text form of a schedule (operations sorted), as executions carry it."""
     return "; ".join(f"{op}={schedule[op]}" for op in sorted(schedule))

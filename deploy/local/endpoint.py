@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import (
@@ -36,6 +36,8 @@ from deploy.local.serving import BackgroundServer
 from deploy.local.tracing import TraceContext
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d+/[^/]+/(?P<service>[^/]+)/aws4_request")
+USAGE_PATH = "/_local/usage"  # what the local cloud was asked to do (deploy/local/usage.py)
 StartResponse = Callable[..., Any]
 
 
@@ -53,15 +55,22 @@ class LambdaInvokeMiddleware:
         self._traces_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        match = _INVOKE.match(environ.get("PATH_INFO", ""))
-        if match is None or environ.get("REQUEST_METHOD") != "POST":
-            if environ.get("HTTP_X_AMZ_TARGET", "") == "AWSStepFunctions.StartExecution":
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        if path == USAGE_PATH and method == "GET":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(self._runtime.usage.snapshot()).encode()]
+        match = _INVOKE.match(path)
+        if match is None or method != "POST":
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target == "AWSStepFunctions.StartExecution":
                 self._remember_trace(environ)
-            if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            if target.startswith("DynamoDB_"):
                 with self._dynamodb:
-                    return list(self._moto_app(environ, start_response))
+                    return self._metered_dynamodb(environ, start_response, target)
+            self._meter(environ, target)
             result: Iterable[bytes] = self._moto_app(environ, start_response)
             return result
+        self._runtime.usage.aws_request("lambda.Invoke")
         name = self._runtime.resolve(unquote(match.group("name")))
         if name is None:
             return _lambda_refusal(
@@ -93,10 +102,31 @@ class LambdaInvokeMiddleware:
         start_response("200 OK", headers)
         return [json.dumps(outcome.payload).encode()]
 
+    def _metered_dynamodb(
+        self, environ: dict[str, Any], start_response: StartResponse, target: str
+    ) -> list[bytes]:
+        request = _json_or_empty(_peek_body(environ))
+        answer = list(self._moto_app(environ, start_response))
+        operation = target.partition(".")[2]
+        self._runtime.usage.dynamodb(operation, request, _json_or_empty(b"".join(answer)))
+        return answer
+
+    def _meter(self, environ: dict[str, Any], target: str) -> None:
+        """Count one request by service and operation (JSON, query and REST protocols)."""
+        usage = self._runtime.usage
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = scope["service"] if scope else "unknown"
+        if target:
+            operation = target.rpartition(".")[2]
+        else:  # the query protocol names it in the form body (CloudWatch, SQS...), REST in the path
+            form = dict(parse_qsl(_peek_body(environ).decode(errors="replace")))
+            operation = form.get("Action") or environ.get("PATH_INFO", "").strip("/") or "?"
+        usage.aws_request(f"{service}.{operation}")
+        if target == "AWSEvents.PutEvents":
+            usage.events_published(len(_json_or_empty(_peek_body(environ)).get("Entries") or []))
+
     def _remember_trace(self, environ: dict[str, Any]) -> None:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(raw)  # moto reads the body after us
+        raw = _peek_body(environ)
         context = TraceContext.parse(environ.get("HTTP_X_AMZN_TRACE_ID"))
         try:
             name = json.loads(raw).get("name")
@@ -114,6 +144,22 @@ class LambdaInvokeMiddleware:
         with self._traces_lock:
             context = self._execution_traces.setdefault(order_id, TraceContext.new())
         return context.header(context.parent) if context.parent else f"Root={context.root}"
+
+
+def _peek_body(environ: dict[str, Any]) -> bytes:
+    """The request body, left in place for moto to read after us."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw: bytes = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
+
+
+def _json_or_empty(raw: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _lambda_refusal(

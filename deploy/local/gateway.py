@@ -97,6 +97,7 @@ class LocalApiGateway(BackgroundServer):
             self._reply(request, 403, {"message": "Missing Authentication Token"})
             return
         route, path_parameters = matched
+        self.runtime.usage.api_request()
         event = self._event(request, route, path_parameters, url.query, body)
         trace, segment_id, began = TraceContext.new(), new_segment_id(), time.time()
         outcome = self.runtime.invoke(route.function, event, trace.header(segment_id))

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from deploy.local.config import ROOT
 from deploy.local.protocol import WorkerGoneError, arrives_within, reader, receive, send, writer
 from deploy.local.tracing import SegmentEmitter, TraceContext, new_segment_id, segment
+from deploy.local.usage import UsageMeter
 
 INIT_TIMEOUT_SECONDS = 60  # generous: two cores may be cold-starting many workers at once
 WhenBusy = Literal["wait", "throttle"]
@@ -216,6 +217,7 @@ class LambdaRuntime:
         self._changed = threading.Condition()
         self._stopped = False
         self._running: set[_Worker] = set()  # busy or starting: killed by stop()
+        self.usage = UsageMeter()  # what AWS would bill (bench/cost.py reads it)
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def register(self, function: FunctionConfig) -> None:
@@ -336,6 +338,8 @@ class LambdaRuntime:
             )
         with self._changed:
             pool.invocations += 1
+        self.usage.lambda_invoked(name, result.duration_ms, pool.function.memory_mb)
+        self.usage.trace(context.root)
         if self._emitter is not None:
             error = None
             if result.failed:

@@ -23,7 +23,7 @@ from orchestration.api.settings import CheckoutApiSettings
 from orchestration.history import steps_from_history
 from orchestration.parked_checkouts import ParkedCheckout, find_parked
 from orchestration.recovery import PARKED_ERROR, execution_chain, recovery_of
-from orchestration.spec import state_name
+from orchestration.spec import SAGA, state_name
 from orchestration.steps import STEPS, label_of
 from shared.contracts import OrderSummary
 
@@ -54,7 +54,8 @@ def start_checkout(
         request_fingerprint=fingerprint(request, fault),
     )
     try:
-        aws.start_execution(settings.state_machine_arn, order_id, saga_input.model_dump_json())
+        execution_input = SAGA.execution_input(saga_input.model_dump(mode="json"))
+        aws.start_execution(settings.state_machine_arn, order_id, json.dumps(execution_input))
     except aws.ExecutionAlreadyExistsError:
         return _replay(order_id, saga_input.request_fingerprint, settings)
     return CheckoutAccepted(order_id=order_id, status="PENDING")

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
@@ -124,3 +126,44 @@ def test_both_checkout_views_match_the_documented_schema(spec, api, saga, query)
               "components": spec["components"]}  # fmt: skip
     OAS30Validator(schema).validate(answer)
     assert ("steps" in answer) == (query == "?view=steps")
+
+
+def test_the_fault_header_schema_is_generated_from_the_specification():
+    from orchestration.openapi import render
+
+    document = SPEC_PATH.read_text(encoding="utf-8")
+    assert render(document) == document, "docs/openapi.yaml is stale: run make generate"
+
+
+def _fault_header() -> dict[str, Any]:
+    document = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    [header] = [
+        p for p in document["paths"]["/checkouts"]["post"]["parameters"]
+        if p["name"] == "X-Checkout-Fault"
+    ]  # fmt: skip
+    schema: dict[str, Any] = header["schema"]
+    return schema
+
+
+FAULT_HEADER = _fault_header()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedule=st.from_regex(FAULT_HEADER["pattern"], fullmatch=True))
+def test_every_schedule_the_document_allows_the_api_accepts(schedule):
+    """schemathesis ST202: a schema-valid header must never be refused."""
+    from orchestration.api.handler import FAULT_OPERATIONS
+    from shared.faults import MAX_SCHEDULE_LENGTH, normalize
+
+    assume(len(schedule) <= MAX_SCHEDULE_LENGTH)
+    normalize(schedule, FAULT_OPERATIONS)  # raises FaultScheduleError if refused
+
+
+@pytest.mark.parametrize("refused", [
+    "order.confirm; order.confirm", "order.confirm=teapot", "order.teapot", "order.confirm*0",
+    "payment.charge=timeout*21", "",
+])  # fmt: skip
+def test_schedules_the_api_refuses_are_outside_the_documented_pattern(refused):
+    import re
+
+    assert re.fullmatch(FAULT_HEADER["pattern"], refused) is None

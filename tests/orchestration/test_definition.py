@@ -144,10 +144,12 @@ def test_every_lambda_task_tells_the_function_which_attempt_it_is(definition):
 
 def test_a_recovery_resumes_in_the_lane_it_names_and_a_new_checkout_runs_forward(definition):
     states = _states(definition)
-    assert states["PrepareCheckout"]["Next"] == "RouteCheckout"
+    assert definition["StartAt"] == "RouteCheckout"
     route = states["RouteCheckout"]
-    lanes = {c["StringEquals"]: c["Next"] for c in route["Choices"]}
-    assert all(c["Variable"] == "$.recovery.resume" for c in route["Choices"])
+    incomplete, *by_lane = route["Choices"]
+    assert incomplete["Next"] == "CheckoutInputIncomplete"
+    lanes = {c["StringEquals"]: c["Next"] for c in by_lane}
+    assert all(c["Variable"] == "$.recovery.resume" for c in by_lane)
     assert lanes == {
         "compensate": "RefundPayment",
         "confirm": "ConfirmOrder",
@@ -158,9 +160,15 @@ def test_a_recovery_resumes_in_the_lane_it_names_and_a_new_checkout_runs_forward
     assert [s for s in _follow(definition, "RefundPayment") if s in COMPENSATIONS] == [
         c for _, c in reversed(STEPS) if c
     ]
-    assert (
-        '"recovery":{"resume":"forward"}' in states["PrepareCheckout"]["Parameters"]["checkout.$"]
-    )
+
+
+def test_an_input_without_every_default_is_refused_before_anything_runs(definition):
+    """Starters merge Saga.defaults into every input; the first state checks each is there."""
+    [incomplete] = [c for c in _states(definition)["RouteCheckout"]["Choices"] if "Not" in c]
+    checked = [rule["Variable"] for rule in incomplete["Not"]["And"]]
+    assert checked == [f"$.{name}" for name in SAGA.defaults]
+    assert all(rule["IsPresent"] is True for rule in incomplete["Not"]["And"])
+    assert _states(definition)["CheckoutInputIncomplete"]["Type"] == "Fail"
 
 
 def test_the_pivot_compensates_only_errors_raised_before_it_writes(definition):
@@ -206,17 +214,24 @@ def test_a_failing_compensation_parks_the_order_and_ends_failed(definition):
 
 def test_every_ending_publishes_exactly_one_event(definition):
     states = _states(definition)
-    endings = [name for name, state in states.items() if state["Type"] in {"Succeed", "Fail"}]
-    assert sorted(endings) == ["CheckoutCancelled", "CheckoutConfirmed", "CheckoutFailed"]
-    for ending in endings:
-        publishers = [
-            name
-            for name, state in states.items()
+    # the confirmed and cancelled endings are their event's task (the end of the execution)
+    succeeding = [name for name, state in states.items() if state.get("End")]
+    assert sorted(succeeding) == ["CheckoutCancelled", "CheckoutConfirmed"]
+    assert not [name for name, state in states.items() if state["Type"] == "Succeed"]
+    parked = [name for name, s in states.items() if s.get("Error") == "CheckoutParkedForOperator"]
+    assert parked == ["CheckoutFailed"]
+    publishers = {
+        ending: ending if ending in succeeding else next(
+            name for name, state in states.items()
             if state.get("Next") == ending
             and state.get("Resource", "").endswith("events:putEvents")
-        ]
-        assert publishers == [f"Publish{ending}"]
-        [entry] = states[f"Publish{ending}"]["Parameters"]["Entries"]
+        )
+        for ending in [*succeeding, *parked]
+    }  # fmt: skip
+    assert publishers["CheckoutFailed"] == "PublishCheckoutFailed"
+    for ending, publisher in publishers.items():
+        assert states[publisher]["Resource"].endswith("events:putEvents")
+        [entry] = states[publisher]["Parameters"]["Entries"]
         assert entry["DetailType"] == ending
         assert entry["Detail"]["version"] == "1"
         assert "order_id.$" in entry["Detail"]
@@ -265,5 +280,5 @@ def test_every_task_state_is_described_for_people(definition):
 
     tasks = {name for name, state in _states(definition).items() if state["Type"] == "Task"}
     assert tasks == set(STEPS)
-    endings = {n for n, s in _states(definition).items() if s["Type"] in {"Succeed", "Fail"}}
-    assert endings == set(ENDINGS)
+    endings = {n for n, s in _states(definition).items() if s.get("End") or s["Type"] == "Fail"}
+    assert endings == {*ENDINGS, "CheckoutInputIncomplete"}

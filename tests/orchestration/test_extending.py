@@ -29,6 +29,7 @@ GENERATED = {
     "deploy/orchestration/template.yaml",  # the wiring between its markers
     "docs/saga-diagram.md",
     "README.md",  # the diagram between its markers
+    "docs/openapi.yaml",  # the fault header's pattern: the new step's operations
 }
 
 pytestmark = pytest.mark.scaffold

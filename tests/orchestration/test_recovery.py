@@ -80,7 +80,7 @@ def test_a_running_finished_or_parked_execution_is_left_alone(status, error, rea
 def test_dead_before_the_pivot_rolls_back_with_a_reason_of_its_death(status):
     decided = plan(
         described(status=status, error="States.Runtime" if status == "FAILED" else None),
-        entered(("PrepareCheckout", STATE), ("ChargePayment", {**STATE, "order": {}})),
+        entered(("RouteCheckout", STATE), ("ChargePayment", {**STATE, "order": {}})),
     )
 
     assert isinstance(decided, StartRecovery)
@@ -106,7 +106,7 @@ def test_once_the_pivot_was_scheduled_the_recovery_confirms_with_the_pivots_inpu
     at_pivot = {**STATE, "payment": {"charge_id": "ch_1"}}
     decided = plan(
         described(),
-        entered(("ConfirmOrder", at_pivot), ("PublishCheckoutConfirmed", {**at_pivot, "x": 1})),
+        entered(("ConfirmOrder", at_pivot), ("CheckoutConfirmed", {**at_pivot, "x": 1})),
     )
 
     assert isinstance(decided, StartRecovery)

@@ -162,8 +162,15 @@ def test_only_the_last_compensation_of_the_rollback_may_record_the_others():
 
 
 def test_the_last_compensation_receives_every_other_result_newest_first():
-    cancel = build(SAGA)["States"]["CancelOrder"]["Parameters"]["Payload"]
-    assert cancel["compensations"] == {
-        "refund_payment.$": "$.refund",
-        "release_stock.$": "$.release",
+    from orchestration.steps import rollback_of
+
+    *others, last = rollback_of(SAGA.pivot.state)  # the whole rollback, newest first
+    operations = {
+        step.compensation_state: step.compensation
+        for step in SAGA.compensatable
+        if step.compensation is not None
     }
+    payload = build(SAGA)["States"][last]["Parameters"]["Payload"]
+    assert list(payload["compensations"].items()) == [
+        (f"{operations[state].name}.$", f"$.{operations[state].result_key}") for state in others
+    ]

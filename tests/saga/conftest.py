@@ -23,6 +23,7 @@ from orchestration.parked_checkouts import (
     list_parked,
 )
 from orchestration.recovery import parse_execution_name
+from orchestration.spec import SAGA
 from shared import faults
 from tests.saga.harness import (
     EVENT_BUS,
@@ -71,10 +72,11 @@ class SagaRig:
         )
 
     def start(self, checkout: dict[str, Any], name: str | None = None) -> str:
+        """Start an execution as every starter does: the checkout over the saga's defaults."""
         response = self.sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
             name=name or checkout["order_id"],
-            input=json.dumps(checkout),
+            input=json.dumps(SAGA.execution_input(checkout)),
         )
         arn: str = response["executionArn"]
         return arn

@@ -70,7 +70,7 @@ def test_stopped_while_the_charge_is_in_flight_rolls_back_and_refunds_the_late_c
     assert done["recovery"] == f"{ORDER}--r1"
     recovery = catalog.wait(f"{ORDER}--r1")
     assert recovery.status == "SUCCEEDED"
-    assert recovery.path[:3] == ["PrepareCheckout", "RouteCheckout", rollback_of("ConfirmOrder")[0]]
+    assert recovery.path[:2] == ["RouteCheckout", rollback_of("ConfirmOrder")[0]]
     assert_rolled_back(catalog, "ExecutionAborted")
     assert len(refunds(catalog)) == 1
     assert_one_event(catalog, "CheckoutCancelled", ORDER)
@@ -136,7 +136,7 @@ def test_a_confirmed_checkout_whose_event_failed_is_published_by_its_recovery(ca
     recovery = catalog.wait(f"{ORDER}--r1")
 
     assert recovery.status == "SUCCEEDED"
-    assert recovery.path[2] == "ConfirmOrder"
+    assert recovery.path[:2] == ["RouteCheckout", "ConfirmOrder"]
     assert catalog.order(ORDER)["status"] == "CONFIRMED"
     assert refunds(catalog) == []
     assert_one_event(catalog, "CheckoutConfirmed", ORDER)
