@@ -16,5 +16,4 @@ pytestmark = pytest.mark.e2e
 
 
 def test_schemathesis_finds_no_failure_in_a_bounded_run(shop: Shop):
-    # One worker: two of them trip a CPython 3.11 AST error in schemathesis's coverage phase.
     assert fuzz(shop.url, max_examples=5, seed=1, workers=1) == 0
