@@ -30,6 +30,7 @@ from orchestration.spec import (
     Step,
     StepKind,
     function_placeholder,
+    state_name,
 )
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
@@ -360,6 +361,15 @@ def _validate(saga: Saga) -> None:
                 f"{step.state}: a compensatable step after the first needs a `default` for its "
                 "result (a rollback that parks before it runs reads it)"
             )
+    _check_recording(saga)
+    keys = [operation.result_key for _, operation in saga.operations()]
+    if len(keys) != len(set(keys)):
+        raise SpecificationError(f"two operations keep their result under one key: {keys}")
+    _check_payloads(saga)
+
+
+def _check_recording(saga: Saga) -> None:
+    """Only the rollback's last compensation records the others, and each keeps a `status`."""
     recording = [op.name for _, op in saga.operations() if op.records_compensations]
     last = saga.compensatable[0].compensation if saga.compensatable else None
     if recording and (last is None or recording != [last.name]):
@@ -367,10 +377,12 @@ def _validate(saga: Saga) -> None:
             f"only the last compensation of a rollback (the first step's) can record the others: "
             f"{', '.join(recording)}"
         )
-    keys = [operation.result_key for _, operation in saga.operations()]
-    if len(keys) != len(set(keys)):
-        raise SpecificationError(f"two operations keep their result under one key: {keys}")
-    _check_payloads(saga)
+    for recorded in saga.recorded_compensations:
+        if "status" not in recorded.result:  # the recording one's contract requires it
+            raise SpecificationError(
+                f"{state_name(recorded.name)} must keep `status` in its result: the last "
+                "compensation records each one's status"
+            )
 
 
 def _check_payloads(saga: Saga) -> None:

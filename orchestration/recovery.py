@@ -180,6 +180,10 @@ def _resume_point(
     where = last_entered_state(events)
     lane = RESUME_LANE.get(where) if where is not None else None
     own = _execution_input(described)
+    if where is not None and where not in RESUME_LANE and _entered(events, SAGA.pivot.state):
+        # A state no definition of ours names, after the pivot was scheduled: the order may be
+        # confirmed, so finish it forward (or park); never roll it back blindly.
+        lane = Lane.CONFIRM
     if lane is None:  # it died before its own lane began
         started_for = Lane((own.get("recovery") or {}).get("resume", Lane.FORWARD))
         lane = Lane.COMPENSATE if started_for is Lane.FORWARD else started_for
@@ -188,6 +192,12 @@ def _resume_point(
         return lane, state_input(events, "ConfirmOrder") or own, where
     assert where is not None
     return lane, state_input(events, where) or own, where
+
+
+def _entered(events: list[dict[str, Any]], state: str) -> bool:
+    return any(
+        (event.get("stateEnteredEventDetails") or {}).get("name") == state for event in events
+    )
 
 
 def _execution_input(described: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,16 @@ STEPS: dict[str, StepInfo] = _steps(SAGA)
 ENDINGS = {CONFIRMED: "CONFIRMED", CANCELLED: "CANCELLED", FAILED: "FAILED"}
 
 
+def reached_ending(status: str, entered: list[str]) -> str | None:
+    """The ending an execution reached, or None. The confirmed and cancelled endings are tasks
+    (they publish the event, then end the execution): entering one is reaching it only if the
+    execution SUCCEEDED; one that died in it still needs its recovery to publish."""
+    last = next((name for name in reversed(entered) if name in ENDINGS), None)
+    if last in (CONFIRMED, CANCELLED) and status != "SUCCEEDED":
+        return None
+    return last
+
+
 class Lane(StrEnum):
     """Where an execution runs: `RouteCheckout` sends a recovery input to its lane."""
 
@@ -67,7 +77,8 @@ class Lane(StrEnum):
 def _resume_lanes(saga: Saga) -> dict[str, Lane | None]:
     """If an execution dies in this state, the lane its recovery resumes in. None: it died
     before its own lane began, so the recovery takes the lane the dead execution was for."""
-    lanes: dict[str, Lane | None] = {ROUTE: None, INCOMPLETE: None}
+    # Refused before anything ran (an old starter's input, say): start it again, complete.
+    lanes: dict[str, Lane | None] = {ROUTE: None, INCOMPLETE: Lane.FORWARD}
     for step in saga.steps:
         if step.kind is StepKind.COMPENSATABLE:
             # Once the execution is dead nothing more can land, except what was in flight, and a
@@ -88,7 +99,17 @@ def _resume_lanes(saga: Saga) -> dict[str, Lane | None]:
     lanes[CANCELLED] = Lane.COMPENSATE
     for state in (PARK, COUNT, f"Publish{FAILED}", FAILED):
         lanes[state] = Lane.PARK
-    return lanes
+    return {**LEGACY_STATES, **lanes}
+
+
+# States of earlier definitions, for executions that started on them: an execution keeps the
+# definition it started with, so one in flight during a deploy can die in a state the current
+# definition no longer has (docs/decisions.md, "A happy checkout enters six states").
+LEGACY_STATES: dict[str, Lane | None] = {
+    "PrepareCheckout": None,  # merged the defaults (before the six-state cut)
+    "PublishCheckoutConfirmed": Lane.CONFIRM,  # the confirmed event, then a Succeed state
+    "PublishCheckoutCancelled": Lane.COMPENSATE,
+}
 
 
 RESUME_LANE: dict[str, Lane | None] = _resume_lanes(SAGA)

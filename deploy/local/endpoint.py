@@ -147,9 +147,16 @@ class LambdaInvokeMiddleware:
 
 
 def _peek_body(environ: dict[str, Any]) -> bytes:
-    """The request body, left in place for moto to read after us."""
+    """The request body, left in place for moto to read after us. A body without a length
+    (chunked) is read whole only when the server marked the stream terminated; otherwise it
+    is left alone and counts as empty here."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw: bytes = environ["wsgi.input"].read(length) if length else b""
+    if length:
+        raw: bytes = environ["wsgi.input"].read(length)
+    elif environ.get("wsgi.input_terminated"):
+        raw = environ["wsgi.input"].read()
+    else:
+        return b""
     environ["wsgi.input"] = io.BytesIO(raw)
     return raw
 

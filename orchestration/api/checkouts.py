@@ -94,14 +94,19 @@ def checkout_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutView:
     """The checkout's status from the services' records, never from Step Functions history.
 
     The order (read through the order service) says CONFIRMED or CANCELLED; an order still
-    PENDING, or none yet, reads FAILED when the saga or the reconciler parked it. Only a poll
-    that arrives before the saga's first step recorded the order asks Step Functions whether the
-    checkout exists (docs/decisions.md, "Status from the order").
+    PENDING, or none yet, reads FAILED when the saga or the reconciler parked it, and any parked
+    record is shown (`parked`) whatever the order says. Only a poll that arrives before the saga's
+    first step recorded the order asks Step Functions whether the checkout exists
+    (docs/decisions.md, "Status from the order").
     """
     order = orders.get_order(settings, order_id)
-    if order is not None and order.status in FINAL_ORDER_STATUSES:
-        return _view(order_id, order, order.status)  # type: ignore[arg-type]
     parked = find_parked(order_id)
+    if parked is not None and not _is_final(order):
+        # An operator's retry may have finished it between the two reads: the order decides.
+        order = orders.get_order(settings, order_id)
+    if order is not None and _is_final(order):
+        view = _view(order_id, order, order.status)  # type: ignore[arg-type]
+        return view.model_copy(update={"parked": _parked(parked)}) if parked else view
     if parked is not None:
         return _parked_view(order_id, order, parked)
     if order is None and not _saga_exists(order_id, settings):
@@ -110,6 +115,14 @@ def checkout_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutView:
 
 
 FINAL_ORDER_STATUSES = ("CONFIRMED", "CANCELLED")
+
+
+def _is_final(order: OrderSummary | None) -> bool:
+    return order is not None and order.status in FINAL_ORDER_STATUSES
+
+
+def _parked(parked: ParkedCheckout) -> ParkedView:
+    return ParkedView(stuck_step=parked.stuck_step, error=parked.error, parked_at=parked.parked_at)
 
 
 def _saga_exists(order_id: str, settings: CheckoutApiSettings) -> bool:
@@ -144,9 +157,7 @@ def _parked_view(order_id: str, order: OrderSummary | None, parked: ParkedChecko
             ),
             "reason_code": PARKED_ERROR,
             "total": parked.reservation.get("total"),
-            "parked": ParkedView(
-                stuck_step=parked.stuck_step, error=parked.error, parked_at=parked.parked_at
-            ),
+            "parked": _parked(parked),
         }
     )
 

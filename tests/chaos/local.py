@@ -198,7 +198,7 @@ def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 def _endings(sfn: Any, machine: str, order_ids: set[str]) -> dict[str, Ending]:
     from orchestration.recovery import describer, execution_chain
-    from orchestration.steps import ENDINGS
+    from orchestration.steps import reached_ending
 
     endings = {}
     for order_id in order_ids:
@@ -212,7 +212,7 @@ def _endings(sfn: Any, machine: str, order_ids: set[str]) -> dict[str, Ending]:
             for e in events["events"]
             if "stateEnteredEventDetails" in e
         ]
-        state = next((name for name in reversed(entered) if name in ENDINGS), None)
+        state = reached_ending(last["status"], entered)
         endings[order_id] = Ending(last["status"], state, last["executionArn"])
     return endings
 

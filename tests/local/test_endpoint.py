@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 
 from deploy.local.endpoint import LambdaInvokeMiddleware
 from deploy.local.runtime import InvocationResult
+from deploy.local.usage import UsageMeter
 
 
 class ScriptedRuntime:
@@ -30,6 +31,7 @@ class ScriptedRuntime:
     def __init__(self) -> None:
         self.answers: list[Any] = []
         self.calls: list[dict[str, Any]] = []
+        self.usage = UsageMeter()
 
     def resolve(self, name: str) -> str | None:
         return "fn" if name.endswith("fn") else None

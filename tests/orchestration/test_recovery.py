@@ -20,7 +20,13 @@ from orchestration.recovery import (
     plan,
 )
 from orchestration.spec import SAGA
-from orchestration.steps import RESUME_LANE, RETRY_LANE, Lane, held_after_parking
+from orchestration.steps import (
+    LEGACY_STATES,
+    RESUME_LANE,
+    RETRY_LANE,
+    Lane,
+    held_after_parking,
+)
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:checkout-saga:"
 STATE: dict[str, Any] = {"order_id": "ord-1", "customer_id": "c", "failure": None, "fault": None,
@@ -42,7 +48,56 @@ def entered(*states: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_every_state_of_the_definition_has_a_resume_lane():
-    assert set(RESUME_LANE) == set(load_definition()["States"])
+    # and the states of earlier definitions that executions started on them still name
+    assert set(RESUME_LANE) == set(load_definition()["States"]) | set(LEGACY_STATES)
+
+
+@pytest.mark.parametrize(("state", "lane"), [
+    ("PublishCheckoutConfirmed", Lane.CONFIRM),  # the confirmed event: the order is confirmed
+    ("PublishCheckoutCancelled", Lane.COMPENSATE),
+])  # fmt: skip
+def test_an_execution_of_the_definition_before_the_six_state_cut_resumes_in_its_lane(state, lane):
+    """An execution keeps the definition it started with: one in flight during the deploy
+    that dies in a state the new definition no longer has must not be rolled back blindly."""
+    at_pivot = {**STATE, "payment": {"charge_id": "ch_1"}}
+    decided = plan(
+        described(status="FAILED", error="States.Runtime"),
+        entered(("PrepareCheckout", STATE), ("ConfirmOrder", at_pivot), (state, at_pivot)),
+    )
+
+    assert isinstance(decided, StartRecovery)
+    assert decided.lane is lane
+
+
+def test_an_unknown_state_after_the_pivot_was_entered_confirms_never_compensates():
+    at_pivot = {**STATE, "payment": {"charge_id": "ch_1"}}
+    decided = plan(
+        described(status="FAILED", error="States.Runtime"),
+        entered(("ConfirmOrder", at_pivot), ("SomeStateOfAFutureDefinition", at_pivot)),
+    )
+
+    assert isinstance(decided, StartRecovery)
+    assert decided.lane is Lane.CONFIRM
+    assert json.loads(decided.input)["payment"]["charge_id"] == "ch_1"
+
+
+def test_an_input_refused_as_incomplete_is_started_again_forward_complete():
+    """Nothing ran (the first state refused it): an old starter's input, say, during a deploy.
+    The recovery runs the checkout forward with the defaults merged in, not a rollback."""
+    incomplete = {"order_id": "ord-1", "customer_id": "c", "items": [], "payment_token": "t"}
+    decided = plan(
+        described(status="FAILED", error="CheckoutInputIncomplete", input=incomplete),
+        entered(("RouteCheckout", incomplete), ("CheckoutInputIncomplete", incomplete)),
+    )
+
+    assert isinstance(decided, StartRecovery)
+    assert decided.lane is Lane.FORWARD
+    resumed = json.loads(decided.input)
+    assert {name: resumed[name] for name in SAGA.defaults if name != "recovery"} == {
+        name: value for name, value in SAGA.defaults.items() if name != "recovery"
+    }
+    assert resumed["recovery"]["resume"] == "forward"
+    assert resumed["failure"] is None
 
 
 def test_every_parking_step_has_a_retry_lane_and_says_what_it_holds():
@@ -162,3 +217,17 @@ def test_the_chain_reads_recoveries_only_after_an_unfinished_ending():
     ]
     assert [d["name"] for d in execution_chain(describe, machine, "ord-2")] == ["ord-2"]
     assert asked == [ARN + "ord-1", ARN + "ord-1--r1", ARN + "ord-2"], "no probe past an ending"
+
+
+@pytest.mark.parametrize(("status", "entered_states", "reached"), [
+    ("SUCCEEDED", ["ConfirmOrder", "CheckoutConfirmed"], "CheckoutConfirmed"),
+    ("FAILED", ["ConfirmOrder", "CheckoutConfirmed"], None),  # its event never went out
+    ("ABORTED", ["CancelOrder", "CheckoutCancelled"], None),
+    ("FAILED", ["ParkCheckout", "CountParkedCheckout", "PublishCheckoutFailed", "CheckoutFailed"],
+     "CheckoutFailed"),
+    ("ABORTED", ["CreateOrder"], None),
+])  # fmt: skip
+def test_an_ending_is_reached_only_when_the_execution_closed_in_it(status, entered_states, reached):
+    from orchestration.steps import reached_ending
+
+    assert reached_ending(status, entered_states) == reached

@@ -174,3 +174,17 @@ def test_the_last_compensation_receives_every_other_result_newest_first():
     assert list(payload["compensations"].items()) == [
         (f"{operations[state].name}.$", f"$.{operations[state].result_key}") for state in others
     ]
+
+
+def test_a_recorded_compensation_without_a_status_is_refused():
+    """cancel_order's contract requires each recorded result's `status`: without it every
+    rollback would park at CancelOrderStuck."""
+    import dataclasses
+
+    assert RESERVE_STOCK.compensation is not None
+    silent = dataclasses.replace(
+        RESERVE_STOCK,
+        compensation=dataclasses.replace(RESERVE_STOCK.compensation, result={"n": "$.Payload.n"}),
+    )
+    with pytest.raises(SpecificationError, match="ReleaseStock must keep `status`"):
+        build(_with(steps=(CREATE_ORDER, silent, CHARGE_PAYMENT, CONFIRM_ORDER)))  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from orchestration.definition import load_definition
 from orchestration.recovery import CLOSED_UNFINISHED, PARKED_ERROR, describer, execution_chain
 from orchestration.spec import SAGA, StepKind
-from orchestration.steps import ENDINGS
+from orchestration.steps import reached_ending
 from shared.faults import FaultKind, parse_schedule
 from tests.saga.harness import FUNCTIONS, SandboxEnded, wait_for_execution
 from tests.support.invariants import Ending, Evidence, read_stores, violations
@@ -174,7 +174,7 @@ def _settle(rig: Any, orders: list[str]) -> dict[str, Ending]:
             last = execution_chain(describe, rig.state_machine_arn, order_id)[-1]
             result = wait_for_execution(rig.sfn, last["executionArn"], timeout=120)
             last = describe(last["executionArn"]) or last
-            ending = next((s for s in reversed(result.path) if s in ENDINGS), None)
+            ending = reached_ending(last["status"], result.path)
             endings[order_id] = Ending(last["status"], ending, last["executionArn"])
             dead = last["status"] in CLOSED_UNFINISHED and last.get("error") != PARKED_ERROR
             if dead and rig.reconcile(last["executionArn"])["outcomes"][0]["action"] != "parked":
