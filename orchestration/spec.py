@@ -156,6 +156,11 @@ class Saga:
             return []
         return [operation for operation in chain if not operation.records_compensations]
 
+    @property
+    def fault_names(self) -> list[str]:
+        """The operations a fault schedule may name: every Lambda operation of the saga."""
+        return [operation.fault for _, operation in self.operations()]
+
     def operations(self) -> list[tuple[Step, Operation]]:
         """Every Lambda operation of the saga: actions in order, then the compensations."""
         found = [(step, step.action) for step in self.steps]

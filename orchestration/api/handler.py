@@ -13,14 +13,14 @@ from orchestration.api import catalog, checkouts
 from orchestration.api.errors import dependency_unavailable, validation_error
 from orchestration.api.models import MAX_BODY_BYTES, ApiError, CheckoutRequest, IdempotencyKey
 from orchestration.api.settings import get_settings
-from orchestration.openapi import fault_operations
+from orchestration.spec import SAGA
 from shared.contracts import OrderId, Sku
 from shared.errors import DependencyUnavailableError
 from shared.faults import FaultScheduleError, normalize
 from shared.observability import logger, tracer
 
 FAULT_HEADER = "X-Checkout-Fault"
-FAULT_OPERATIONS = fault_operations()
+FAULT_OPERATIONS = SAGA.fault_names
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The polling hint while a checkout runs: a happy checkout takes well under a second, and every
 # poll costs the shop a status read (docs/decisions.md).
