@@ -208,7 +208,7 @@ def _parking(saga: Saga) -> dict[str, dict[str, Any]]:
             )
     pivot = saga.pivot
     states[f"{pivot.state}Uncertain"] = _remember(
-        "The confirmation may have landed: refunding could leave a confirmed order unpaid, so "
+        "The confirmation may have landed: voiding could leave a confirmed order unpaid, so "
         "park it instead.",
         pivot.action.name,
     )
@@ -327,7 +327,7 @@ def build(saga: Saga = SAGA) -> dict[str, Any]:
     # The checkout ends in its event's state: order CONFIRMED, stock held, payment captured.
     states[CONFIRMED] = _publish(saga, saga.confirmed, None)
     states.update(_rollback(saga))
-    # Rolled back cleanly, order CANCELLED, nothing charged, no stock held: a business outcome,
+    # Rolled back cleanly, order CANCELLED, no money moved, no stock held: a business outcome,
     # not an operational failure, so the execution succeeds.
     states[CANCELLED] = _publish(saga, saga.cancelled, None)
     states.update(_parking(saga))
@@ -416,7 +416,13 @@ def check(definition: dict[str, Any], saga: Saga = SAGA) -> None:
     can lead there."""
     available = set(saga.inputs) | set(saga.defaults) | {"stuck_step", "stuck_failure"}
     readers = [CONFIRMED, CANCELLED, f"Publish{FAILED}", PARK]
-    set_always = {CANCELLED: {"cancellation"}}  # CancelOrder precedes it on every path
+    # CancelOrder precedes the cancelled ending on every path; the pivot and every step after it
+    # precede the confirmed one (a recovery's confirm lane resumes at the pivot).
+    after_pivot = saga.steps[saga.steps.index(saga.pivot) :]
+    set_always = {
+        CANCELLED: {"cancellation"},
+        CONFIRMED: {step.action.result_key for step in after_pivot},
+    }
     for name in readers:
         text = json.dumps(definition["States"][name])
         for path in re.findall(r'"\$\.([a-z_]+)', text):

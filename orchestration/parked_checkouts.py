@@ -1,7 +1,8 @@
 """Checkouts the saga parked for an operator.
 
 A checkout is parked when a compensation kept failing after its retries, when the confirmation
-(the pivot) failed in a way that leaves its outcome unknown, so refunding could be wrong, or when
+(the pivot) failed in a way that leaves its outcome unknown, so voiding could be wrong, when
+capture after the confirmation kept failing (the order stays confirmed, the hold is kept), or when
 the reconciler's recoveries of a dead execution kept dying.
 
 The state machine writes these items itself (DynamoDB service integration); the reconciler writes
@@ -32,7 +33,7 @@ class ParkedCheckoutRecord(Model):
     stuck_failure = UnicodeAttribute()  # JSON: {"Error", "Cause"} of the step that could not finish
     original_failure = UnicodeAttribute()  # JSON: the failure that started the rollback, or null
     reservation = UnicodeAttribute()  # JSON: what was reserved (lines, total)
-    payment = UnicodeAttribute()  # JSON: what was charged (charge_id)
+    payment = UnicodeAttribute()  # JSON: what was authorized (charge_id, amount)
     execution_arn = UnicodeAttribute()
     parked_at = UnicodeAttribute()
 

@@ -9,7 +9,7 @@ rollback gets the saga's own retries, parking, events, tracing and history:
 - died before the pivot was scheduled → `compensate`: every compensation, newest first (each is a
   no-op plus tombstone for an action that never happened, which also refuses one still in flight);
 - the pivot was scheduled → `confirm`: the confirmation again (idempotent): confirmed → publish;
-  refused before writing → roll back; still unknown → park. Never a refund of a confirmed order;
+  refused before writing → roll back; still unknown → park. Never a void of a confirmed order;
 - died while parking → `park`: record, metric and event again.
 
 Recoveries are named `<order_id>--r<n>`, and the n-th is always the recovery of the (n-1)-th (the

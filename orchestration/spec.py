@@ -219,13 +219,16 @@ RESERVE_STOCK = Step(
     default={"lines": [], "total": None},
 )
 
-CHARGE_PAYMENT = Step(
+AUTHORIZE_PAYMENT = Step(
     service="payment",
     kind=StepKind.COMPENSATABLE,
     action=Operation(
-        name="charge_payment",
-        fault="payment.charge",
-        comment="charge the reserved total, with an idempotency key derived from the order.",
+        name="authorize_payment",
+        fault="payment.authorize",
+        comment=(
+            "hold the reserved total on the card (nothing moves yet), with an idempotency key "
+            "derived from the order."
+        ),
         payload={
             "customer_id": "$.customer_id",
             "payment_token": "$.payment_token",
@@ -236,12 +239,15 @@ CHARGE_PAYMENT = Step(
         result_key="payment",
     ),
     compensation=Operation(
-        name="refund_payment",
-        fault="payment.refund",
-        comment="refund the charge (a no-op plus tombstone if nothing was charged).",
+        name="void_payment",
+        fault="payment.void",
+        comment=(
+            "release the hold: the customer sees no charge and no refund (a no-op plus "
+            "tombstone if nothing was held, so a late authorization is refused)."
+        ),
         payload={},
-        result={"status": "$.Payload.status", "refunded_now": "$.Payload.refunded_now"},
-        result_key="refund",
+        result={"status": "$.Payload.status", "voided_now": "$.Payload.voided_now"},
+        result_key="void",
     ),
     default={"charge_id": None},
 )
@@ -255,7 +261,7 @@ CONFIRM_ORDER = Step(
         comment=(
             "confirm. The pivot: after it the saga only moves forward. "
             "Only errors raised before the order is written are compensated; an unknown "
-            "outcome is retried long, then parked, never refunded."
+            "outcome is retried long, then parked, never voided."
         ),
         payload={"total": "$.reservation.total", "charge_id": "$.payment.charge_id"},
         result={"status": "$.Payload.status"},
@@ -270,13 +276,30 @@ CONFIRM_ORDER = Step(
     retry=FINISH_RETRY,
 )
 
-# The saga, in order. `checkout new-step` inserts a step here (docs/extending.md).
-STEPS = (CREATE_ORDER, RESERVE_STOCK, CHARGE_PAYMENT, CONFIRM_ORDER)
+CAPTURE_PAYMENT = Step(
+    service="payment",
+    kind=StepKind.RETRIABLE,
+    action=Operation(
+        name="capture_payment",
+        fault="payment.capture",
+        comment=(
+            "take the authorized amount, once. After the pivot: retried long, never compensated; "
+            "if it cannot finish the checkout is parked, the order confirmed and the hold kept."
+        ),
+        payload={"charge_id": "$.payment.charge_id", "amount": "$.payment.amount"},
+        result={"status": "$.Payload.status", "capture_id": "$.Payload.capture_id"},
+        result_key="capture",
+    ),
+    retry=FINISH_RETRY,
+)
 
+# The saga, in order. `checkout new-step` inserts a step here (docs/extending.md).
+STEPS = (CREATE_ORDER, RESERVE_STOCK, AUTHORIZE_PAYMENT, CONFIRM_ORDER, CAPTURE_PAYMENT)
 SAGA = Saga(
     comment=(
-        "Checkout saga: create order, reserve stock, charge payment, confirm order; on failure "
-        "compensate newest first. A recovery input resumes a dead execution's checkout "
+        "Checkout saga: create order, reserve stock, authorize payment, confirm order, capture "
+        "payment; before the confirmation a failure compensates newest first, after it the "
+        "capture is retried, then parked. A recovery input resumes a dead execution's checkout "
         "(docs/saga.md). Generated from orchestration/spec.py by `make generate`: do not edit."
     ),
     steps=STEPS,
@@ -288,6 +311,7 @@ SAGA = Saga(
             "customer_id": "$.customer_id",
             "total": "$.reservation.total",
             "charge_id": "$.payment.charge_id",
+            "capture_id": "$.capture.capture_id",
         },
     ),
     cancelled=Event(

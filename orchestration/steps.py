@@ -1,7 +1,7 @@
 """What each state of the checkout saga means, derived from the specification (`spec.py`).
 
 For people: the status API, the demo and the trace describe an execution with these names, so a
-reader sees "payment.refund_payment (compensation)" rather than a state name. For the reconciler:
+reader sees "payment.void_payment (compensation)" rather than a state name. For the reconciler:
 the lane a recovery resumes in when an execution dies in a state. Tests prove every state of the
 ASL file is described here.
 """
@@ -109,6 +109,11 @@ LEGACY_STATES: dict[str, Lane | None] = {
     "PrepareCheckout": None,  # merged the defaults (before the six-state cut)
     "PublishCheckoutConfirmed": Lane.CONFIRM,  # the confirmed event, then a Succeed state
     "PublishCheckoutCancelled": Lane.COMPENSATE,
+    # charged, then refunded on failure (before authorize-then-capture): the rollback runs the
+    # void, which parks a payment of the old statuses for an operator (docs/decisions.md)
+    "ChargePayment": Lane.COMPENSATE,
+    "RefundPayment": Lane.COMPENSATE,
+    "RefundPaymentStuck": Lane.COMPENSATE,
 }
 
 
@@ -162,8 +167,10 @@ def held_after_parking(stuck_step: str) -> Held:
         done = ROLLBACK[: ROLLBACK.index(stuck_step)]
         released = {_RELEASES[name] for name in done}
         return Held(tuple(r for r in everything if r not in released), order="PENDING")
-    if stuck_step in RETRY_LANE:  # the pivot, or a step after it
+    if stuck_step == SAGA.pivot.action.name:
         return Held(everything, order="PENDING or CONFIRMED (the outcome is unknown)")
+    if stuck_step in RETRY_LANE:  # after the pivot: the order is confirmed, the step is owed
+        return Held(everything, order="CONFIRMED (the steps after the confirmation are owed)")
     # parked by the reconciler: the dead executions may have stopped anywhere
     return Held(everything, order="unknown: read the order before acting")
 

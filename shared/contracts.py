@@ -252,7 +252,7 @@ class GetProductsOutput(Contract):
 # --- payment service ----------------------------------------------------------------------------
 
 
-class ChargePaymentInput(TaskInput):
+class AuthorizePaymentInput(TaskInput):
     customer_id: CustomerId
     payment_token: PaymentToken
     lines: Annotated[list[PricedLine], Field(min_length=1, max_length=MAX_LINES_PER_ORDER)]
@@ -264,22 +264,34 @@ class ChargePaymentInput(TaskInput):
         return self
 
 
-class ChargePaymentOutput(Contract):
+class AuthorizePaymentOutput(Contract):
     order_id: OrderId
     status: str
-    charge_id: str
+    charge_id: str  # the authorization's id: the payment the capture later settles
     amount: Money
 
 
-class RefundPaymentInput(TaskInput):
+class VoidPaymentInput(TaskInput):
     pass
 
 
-class RefundPaymentOutput(Contract):
+class VoidPaymentOutput(Contract):
     order_id: OrderId
     status: str
-    refunded_now: bool  # False when there was nothing to refund (already refunded, or a tombstone)
-    refund_id: str | None = None
+    voided_now: bool  # False when no hold was left to release (already voided, or a tombstone)
+    void_id: str | None = None
+
+
+class CapturePaymentInput(TaskInput):
+    charge_id: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Money  # must be the authorized amount: a capture takes the whole hold
+
+
+class CapturePaymentOutput(Contract):
+    order_id: OrderId
+    status: str
+    capture_id: str
+    amount: Money
 
 
 def summarize(model: BaseModel) -> dict[str, Any]:

@@ -46,7 +46,16 @@ class OutOfStockError(BusinessRuleError):
 
 
 class PaymentDeclinedError(BusinessRuleError):
-    """The payment provider declined the charge; no money moved."""
+    """The payment provider declined the authorization; no money moved and none is held."""
+
+
+class PaymentNotCapturableError(BusinessRuleError):
+    """There is no open authorization to capture (never made, declined or voided): an operator
+    must look, since the order it pays for is confirmed."""
+
+
+class PaymentAlreadyCapturedError(BusinessRuleError):
+    """The authorization was captured: it can no longer be voided (a refund gives money back)."""
 
 
 class AlreadyCompensatedError(BusinessRuleError):

@@ -2,7 +2,7 @@
 
 A schedule names, per operation, how it fails and for how many attempts:
 
-    payment.charge=crash_after_commit; inventory.release=transient*3; order.confirm=timeout
+    payment.authorize=crash_after_commit; inventory.release=transient*3; order.confirm=timeout
 
 - `business`            the operation refuses (InjectedFaultError): the saga compensates. A bare
                         operation (`order.confirm`) means this, on every attempt.

@@ -163,7 +163,7 @@ def _parked_view(order_id: str, order: OrderSummary | None, parked: ParkedChecko
 
 
 def _label(operation: str) -> str:
-    """refund_payment -> payment.refund_payment, as the step timeline names it."""
+    """void_payment -> payment.void_payment, as the step timeline names it."""
     state = state_name(operation)
     return label_of(state) if state in STEPS else operation
 

@@ -58,7 +58,7 @@ class CheckoutAccepted(BaseModel):
 class CheckoutStep(BaseModel):
     execution: str  # the saga's execution (named after the order) or a recovery's (`--r<n>`)
     state: str
-    operation: str  # service.operation, e.g. payment.refund_payment
+    operation: str  # service.operation, e.g. payment.void_payment
     phase: str  # action | compensation | event | operator
     outcome: Literal["succeeded", "failed", "running"]
     attempts: int
@@ -77,7 +77,7 @@ class RecoveryView(BaseModel):
 
 
 class CompensationView(BaseModel):
-    operation: str  # service.operation, e.g. payment.refund_payment
+    operation: str  # service.operation, e.g. payment.void_payment
     status: str  # what it reported: its record's state after it ran
 
 

@@ -1,9 +1,10 @@
 """`checkout demo`: four checkouts against a running checkout API, each with its expected ending.
 
 1. a happy checkout                      -> CONFIRMED
-2. more than the stock holds             -> CANCELLED (nothing charged)
+2. more than the stock holds             -> CANCELLED (nothing authorized)
 3. a declined card                       -> CANCELLED, stock released
-4. the confirmation fails (fault header) -> CANCELLED, payment refunded, stock released
+4. the confirmation fails (fault header) -> CANCELLED, authorization voided (no money moved),
+                                            stock released
 
 It speaks HTTP only (the public API, stdlib urllib), so it works against the local cloud
 (`make run`) or a deployed stage. Each scenario POSTs with a fresh Idempotency-Key, polls
@@ -67,8 +68,9 @@ SCENARIOS = (
         payment_token="tok_visa",
         expected="CONFIRMED",
         expected_steps=(
-            ("payment.charge_payment", "payment charged"),
+            ("payment.authorize_payment", "payment authorized"),
             ("order.confirm_order", "order confirmed"),
+            ("payment.capture_payment", "payment captured"),
         ),
     ),
     Scenario(
@@ -77,7 +79,7 @@ SCENARIOS = (
         payment_token="tok_visa",
         expected="CANCELLED",
         expected_steps=(("order.cancel_order", "order cancelled"),),
-        never_runs=(("payment.charge_payment", "nothing charged"),),
+        never_runs=(("payment.authorize_payment", "nothing authorized"),),
     ),
     Scenario(
         title="A declined card",
@@ -96,7 +98,7 @@ SCENARIOS = (
         fault="order.confirm",
         expected="CANCELLED",
         expected_steps=(
-            ("payment.refund_payment", "payment refunded"),
+            ("payment.void_payment", "authorization voided"),
             ("inventory.release_stock", "stock released"),
             ("order.cancel_order", "order cancelled"),
         ),

@@ -108,7 +108,7 @@ def run_parked(args: argparse.Namespace) -> int:
         print(
             f"\n{item['order_id']}  parked {item['parked_at']}\n"
             f"  stuck at  {item['stuck_step']} ({item['error']}): {item['cause']}\n"
-            f"  holds     stock: {stock or 'none'}; money: "
+            f"  holds     stock: {stock or 'none'}; money held: "
             f"{_money(holds['money']) if holds['money'] else 'none'}"
             f"{' (' + holds['charge_id'] + ')' if holds['charge_id'] else ''}; "
             f"order: {holds['order']}\n"

@@ -16,13 +16,15 @@ TABLES: dict[str, type[Model]] = {
     "PaymentsTable": PaymentRecord,
     "SimulatedProviderLedgerTable": SimulatedLedgerRecord,
 }
+_RECORDS_AND_LEDGER = {
+    "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+}
 ACTIONS: dict[str, dict[str, set[str]]] = {
-    "ChargePaymentFunction": {
-        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
-    },
-    "RefundPaymentFunction": {
-        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+    "AuthorizePaymentFunction": _RECORDS_AND_LEDGER,
+    "VoidPaymentFunction": _RECORDS_AND_LEDGER,
+    "CapturePaymentFunction": {  # never creates a payment record, only moves one on
+        **_RECORDS_AND_LEDGER,
+        "PaymentsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     },
 }

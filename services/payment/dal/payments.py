@@ -1,8 +1,8 @@
 """Reads and conditional writes of payment records.
 
-Every write is conditional on the state the logic read, so two attempts (a retried charge, a refund
-racing a charge) can never both win: the database decides, not a read-then-write. A lost condition
-surfaces as one of the exceptions below, and the logic re-reads and decides again.
+Every write is conditional on the state the logic read, so two attempts (a retried authorization,
+a void racing an authorization) can never both win: the database decides, not a read-then-write.
+A lost condition surfaces as one of the exceptions below, and the logic re-reads and decides again.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _to_payment(record: PaymentRecord) -> Payment:
         customer_id=record.customer_id,
         amount=amount,
         charge_id=record.charge_id,
-        refund_id=record.refund_id,
+        capture_id=record.capture_id,
+        void_id=record.void_id,
         decline_reason=record.decline_reason,
     )
 
@@ -53,23 +54,23 @@ def _create(record: PaymentRecord, operation: str) -> None:
         raise PaymentAlreadyRecordedError(record.order_id)
 
 
-def start_charge(order_id: str, customer_id: str, amount: Money) -> None:
-    """Record CHARGING before calling the provider, only if nothing exists for the order yet."""
+def start_authorization(order_id: str, customer_id: str, amount: Money) -> None:
+    """Record AUTHORIZING before calling the provider, only if nothing exists for the order yet."""
     now = _now()
     record = PaymentRecord(
         order_id=order_id,
-        status=PaymentStatus.CHARGING.value,
+        status=PaymentStatus.AUTHORIZING.value,
         customer_id=customer_id,
         amount=amount.amount,
         currency=amount.currency,
         created_at=now,
         updated_at=now,
     )
-    _create(record, "charging payment")
+    _create(record, "authorizing payment")
 
 
 def create_tombstone(order_id: str) -> None:
-    """Record that this order's payment was compensated before any charge was recorded."""
+    """Record that this order's payment was voided before any authorization was recorded."""
     now = _now()
     record = PaymentRecord(
         order_id=order_id, status=PaymentStatus.VOIDED.value, created_at=now, updated_at=now
@@ -89,24 +90,24 @@ def _status_is(status: PaymentStatus) -> Condition:
     return PaymentRecord.status == status.value
 
 
-def mark_charged(order_id: str, charge_id: str) -> None:
-    """CHARGING -> CHARGED; fails if a refund voided the payment meanwhile."""
+def mark_authorized(order_id: str, charge_id: str) -> None:
+    """AUTHORIZING -> AUTHORIZED; fails if a void released the payment meanwhile."""
     _transition(
         order_id,
-        _status_is(PaymentStatus.CHARGING),
+        _status_is(PaymentStatus.AUTHORIZING),
         [
-            PaymentRecord.status.set(PaymentStatus.CHARGED.value),
+            PaymentRecord.status.set(PaymentStatus.AUTHORIZED.value),
             PaymentRecord.charge_id.set(charge_id),
         ],
-        "mark charged",
+        "mark authorized",
     )
 
 
 def mark_declined(order_id: str, reason: str) -> None:
-    """CHARGING -> DECLINED, keeping the provider's reason for the replay and for operators."""
+    """AUTHORIZING -> DECLINED, keeping the provider's reason for the replay and for operators."""
     _transition(
         order_id,
-        _status_is(PaymentStatus.CHARGING),
+        _status_is(PaymentStatus.AUTHORIZING),
         [
             PaymentRecord.status.set(PaymentStatus.DECLINED.value),
             PaymentRecord.decline_reason.set(reason),
@@ -115,32 +116,32 @@ def mark_declined(order_id: str, reason: str) -> None:
     )
 
 
-def mark_refunded(order_id: str, refund_id: str) -> None:
-    """CHARGED -> REFUNDED."""
+def mark_captured(order_id: str, capture_id: str) -> None:
+    """AUTHORIZED -> CAPTURED."""
     _transition(
         order_id,
-        _status_is(PaymentStatus.CHARGED),
+        _status_is(PaymentStatus.AUTHORIZED),
         [
-            PaymentRecord.status.set(PaymentStatus.REFUNDED.value),
-            PaymentRecord.refund_id.set(refund_id),
+            PaymentRecord.status.set(PaymentStatus.CAPTURED.value),
+            PaymentRecord.capture_id.set(capture_id),
         ],
-        "mark refunded",
+        "mark captured",
     )
 
 
-def mark_voided(order_id: str, expected: PaymentStatus, refund_id: str | None = None) -> None:
-    """CHARGING or DECLINED -> VOIDED; `refund_id` when money that did move was given back."""
+def mark_voided(order_id: str, expected: PaymentStatus, void_id: str | None = None) -> None:
+    """AUTHORIZING, AUTHORIZED or DECLINED -> VOIDED; `void_id` when a hold was released."""
     actions: list[Action] = [PaymentRecord.status.set(PaymentStatus.VOIDED.value)]
-    if refund_id is not None:
-        actions.append(PaymentRecord.refund_id.set(refund_id))
+    if void_id is not None:
+        actions.append(PaymentRecord.void_id.set(void_id))
     _transition(order_id, _status_is(expected), actions, "mark voided")
 
 
-def record_late_refund(order_id: str, refund_id: str) -> None:
-    """Note on a VOIDED payment the refund of a charge that landed after the void."""
+def record_late_void(order_id: str, void_id: str) -> None:
+    """Note on a VOIDED payment the release of a hold that landed after the void."""
     _transition(
         order_id,
-        _status_is(PaymentStatus.VOIDED) & PaymentRecord.refund_id.does_not_exist(),
-        [PaymentRecord.refund_id.set(refund_id)],
-        "record late refund",
+        _status_is(PaymentStatus.VOIDED) & PaymentRecord.void_id.does_not_exist(),
+        [PaymentRecord.void_id.set(void_id)],
+        "record late void",
     )

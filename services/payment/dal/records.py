@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class PaymentRecord(Model):
-    """One order's payment; also the tombstone when a refund came before any charge."""
+    """One order's payment; also the tombstone when a void came before any authorization."""
 
     class Meta:
         table_name = "unbound-payments"  # replaced by bind_tables at cold start
@@ -27,29 +27,33 @@ class PaymentRecord(Model):
     customer_id = UnicodeAttribute(null=True)
     amount = NumberAttribute(null=True)  # minor units; None for a tombstone
     currency = UnicodeAttribute(null=True)
-    charge_id = UnicodeAttribute(null=True)
-    refund_id = UnicodeAttribute(null=True)
+    charge_id = UnicodeAttribute(null=True)  # the authorization's id
+    capture_id = UnicodeAttribute(null=True)
+    void_id = UnicodeAttribute(null=True)
     decline_reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
 
 class SimulatedLedgerRecord(Model):
-    """One movement of money by the simulated provider, under its idempotency key.
+    """One operation of the simulated provider, under its idempotency key.
 
     The simulated provider's own storage, not the service's view of a payment: a real provider
-    keeps this on its side. Written once (conditional put), never updated.
+    keeps this on its side. Written once (conditional put); an authorization or a capture is then
+    updated once more, conditionally, by whatever settles it.
     """
 
     class Meta:
         table_name = "unbound-simulated-provider-ledger"  # replaced by bind_tables at cold start
 
     idempotency_key = UnicodeAttribute(hash_key=True)
-    operation = UnicodeAttribute()  # "charge" or "refund"
-    reference = UnicodeAttribute()  # the charge id or refund id handed back
-    amount = NumberAttribute()  # minor units
-    currency = UnicodeAttribute()
-    charge_idempotency_key = UnicodeAttribute(null=True)  # for a refund: the charge it gave back
+    operation = UnicodeAttribute()  # authorize, capture, void or refund
+    reference = UnicodeAttribute()  # the id handed back
+    amount = NumberAttribute(null=True)  # minor units; None for a tombstone
+    currency = UnicodeAttribute(null=True)
+    parent_key = UnicodeAttribute(null=True)  # what a capture, void or refund settles
+    settled_by = UnicodeAttribute(null=True)  # the key that captured, voided or refunded it
+    settled_as = UnicodeAttribute(null=True)  # and what that key did
     created_at = UTCDateTimeAttribute()
 
 

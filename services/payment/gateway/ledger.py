@@ -1,21 +1,25 @@
-"""Where the simulated provider keeps its ledger: the money it moved, once per idempotency key.
+"""Where the simulated provider keeps its ledger: what it did, once per idempotency key.
 
 A real provider keeps this on its side; the simulated one must keep it where every function of the
-payment service sees it (charge and refund run in different processes), so the functions use the
-DynamoDB ledger in `dal.simulated_ledger`. `InMemoryLedger` is for unit tests of the provider.
+payment service sees it (authorize, capture and void run in different processes), so the functions
+use the DynamoDB ledger in `dal.simulated_ledger`. `InMemoryLedger` is for unit tests.
 
-What a ledger must guarantee: `record_if_new` is atomic. Of two entries recorded under the same key
-(two processes racing), exactly one is kept, and both callers get that one back.
+What a ledger must guarantee:
+- `record_if_new` is atomic: of two entries recorded under the same key (two processes racing),
+  exactly one is kept, and both callers get that one back;
+- `settle` is atomic: an authorization (or a capture) is settled by one key only, whoever asks
+  first; asking again with that key succeeds again (a retry after a crash).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Protocol
 
-from services.payment.models import JournalEntry
+from services.payment.models import JournalEntry, Operation
 
-__all__ = ["InMemoryLedger", "JournalEntry", "Ledger"]
+__all__ = ["InMemoryLedger", "JournalEntry", "Ledger", "Operation"]
 
 
 class Ledger(Protocol):
@@ -25,6 +29,12 @@ class Ledger(Protocol):
 
     def record_if_new(self, entry: JournalEntry) -> JournalEntry:
         """Record `entry` unless its key is taken; return the entry kept under the key."""
+        ...
+
+    def settle(self, idempotency_key: str, settled_by: str, settled_as: Operation) -> JournalEntry:
+        """Mark the entry under `idempotency_key` settled by `settled_by` (a `settled_as`) unless
+        another key settled it first; return the entry as kept, whoever settled it. The entry
+        must exist."""
         ...
 
     def entries(self) -> list[JournalEntry]:
@@ -46,6 +56,14 @@ class InMemoryLedger:
     def record_if_new(self, entry: JournalEntry) -> JournalEntry:
         with self._lock:
             return self._entries.setdefault(entry.idempotency_key, entry)
+
+    def settle(self, idempotency_key: str, settled_by: str, settled_as: Operation) -> JournalEntry:
+        with self._lock:
+            entry = self._entries[idempotency_key]
+            if entry.settled_by is None:
+                entry = dataclasses.replace(entry, settled_by=settled_by, settled_as=settled_as)
+                self._entries[idempotency_key] = entry
+            return entry
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:

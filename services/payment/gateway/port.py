@@ -1,15 +1,21 @@
 """The port every payment provider adapter implements.
 
 The logic talks only to this protocol, so a real provider is a new adapter plus one branch in
-`gateway.provider_for`, and tests can pass a double.
+`gateway.provider_for`, and tests can pass a double. Money moves in two steps, as at real
+providers: an authorization holds the amount on the card, a capture takes it; a void releases a
+hold (the customer sees nothing), a refund gives back a capture (after-sale only).
 
-What an adapter must guarantee:
-- `charge` with an idempotency key already used returns the first answer and moves money at most
-  once. It raises PaymentDeclinedError when the provider refuses (no money moved), and
-  PaymentProviderUnavailableError when the outcome is unknown or retryable (retry, same key).
-- `refund` gives back, in full, the charge made with `charge_idempotency_key`, at most once per
-  `idempotency_key`. When the provider holds no charge for that key it answers `refunded=False`
-  and must not consume `idempotency_key`, so a refund retried after a late charge still refunds it.
+What an adapter must guarantee, for every operation: an idempotency key already used returns the
+first answer and acts at most once; PaymentProviderUnavailableError means the outcome is unknown or
+retryable (retry, same key).
+- `authorize` raises PaymentDeclinedError when the provider refuses (nothing held), and
+  AlreadyCompensatedError when the authorization was voided before it arrived.
+- `void` releases the hold of `authorization_key`. When the provider holds no authorization for
+  that key it must make sure none can be made later (the tombstone) and answer `voided=False`.
+  It raises PaymentAlreadyCapturedError when the hold was captured.
+- `capture` takes the whole hold of `authorization_key`, once whatever the capture keys; it raises
+  PaymentNotCapturableError when there is no open hold (none, or voided).
+- `refund` gives back the whole capture of `capture_key`, once whatever the refund keys.
 """
 
 from __future__ import annotations
@@ -21,22 +27,38 @@ from shared.contracts import Money
 
 
 @dataclass(frozen=True, slots=True)
-class ChargeResult:
-    charge_id: str
+class AuthorizationResult:
+    charge_id: str  # the authorization's id
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class VoidResult:
+    voided: bool  # False when the provider held no authorization: nothing was held
+    void_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    capture_id: str
     amount: Money
 
 
 @dataclass(frozen=True, slots=True)
 class RefundResult:
-    refunded: bool  # False when the provider holds no charge for the charge key: no money moved
-    refund_id: str | None = None
+    refund_id: str
+    amount: Money
 
 
 class PaymentProvider(Protocol):
-    def charge(
+    def authorize(
         self, *, idempotency_key: str, amount: Money, payment_token: str, customer_id: str
-    ) -> ChargeResult: ...
+    ) -> AuthorizationResult: ...
 
-    def refund(
-        self, *, idempotency_key: str, charge_idempotency_key: str, amount: Money
-    ) -> RefundResult: ...
+    def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult: ...
+
+    def capture(
+        self, *, idempotency_key: str, authorization_key: str, amount: Money
+    ) -> CaptureResult: ...
+
+    def refund(self, *, idempotency_key: str, capture_key: str, amount: Money) -> RefundResult: ...

@@ -1,10 +1,14 @@
 """A payment provider that moves no real money, for tests, demos and the local cloud.
 
-Its answers are deterministic: ids are hashes of the idempotency keys and the outcome of a charge
-depends only on the test token, so every worker process answers alike. What it did is kept in a
-ledger (`gateway.ledger`) shared by every process of the payment service, once per idempotency key,
-so a refund finds the charge another function made. The `journal` (the ledger's entries) is how
-tests prove "one charge" and "refunded".
+Its answers are deterministic: ids are hashes of the idempotency keys and the outcome of an
+authorization depends only on the test token, so every worker process answers alike. What it did
+is kept in a ledger (`gateway.ledger`) shared by every process of the payment service, once per
+idempotency key, so a capture or a void finds the authorization another function made. The
+`journal` (the ledger's entries) is how tests prove "held, then captured once" or "never moved".
+
+A void that comes before its authorization (the authorization timed out, the saga rolled back)
+records a tombstone under the authorization's own key: the late authorization then finds its key
+taken and is refused, so nothing is ever held for a cancelled checkout.
 """
 
 from __future__ import annotations
@@ -13,14 +17,23 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.payment.gateway.ledger import JournalEntry, Ledger
-from services.payment.gateway.port import ChargeResult, RefundResult
+from services.payment.gateway.ledger import JournalEntry, Ledger, Operation
+from services.payment.gateway.port import (
+    AuthorizationResult,
+    CaptureResult,
+    RefundResult,
+    VoidResult,
+)
 from shared.contracts import Money
 from shared.errors import (
+    AlreadyCompensatedError,
     AmountMismatchError,
     DependencyUnavailableError,
     IdempotencyConflictError,
+    InvalidInputError,
+    PaymentAlreadyCapturedError,
     PaymentDeclinedError,
+    PaymentNotCapturableError,
     PaymentProviderUnavailableError,
 )
 from shared.observability import tracer
@@ -53,25 +66,42 @@ def _ledger_errors() -> Iterator[None]:
         ) from error
 
 
+def _require(entry: JournalEntry, operation: Operation) -> JournalEntry:
+    # One key space, as at real providers: a key names one request, never two kinds.
+    if entry.operation != operation:
+        raise IdempotencyConflictError(
+            f"idempotency key already used for a {entry.operation}, not a {operation}"
+        )
+    return entry
+
+
+def _replayed(done: JournalEntry, parent_key: str | None, amount: Money | None) -> JournalEntry:
+    if done.parent_key != parent_key or (amount is not None and done.amount != amount):
+        raise IdempotencyConflictError(
+            f"{done.operation} idempotency key reused for a different payment or amount"
+        )
+    return done
+
+
 class SimulatedPaymentProvider:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
 
     @property
     def journal(self) -> list[JournalEntry]:
-        """The money movements so far, oldest first, as every process sees them."""
+        """The provider's operations so far, oldest first, as every process sees them."""
         return self._ledger.entries()
 
     # A subsegment per provider call; never its arguments or response (they carry the token).
     @tracer.capture_method(capture_response=False)
-    def charge(
+    def authorize(
         self, *, idempotency_key: str, amount: Money, payment_token: str, customer_id: str
-    ) -> ChargeResult:
+    ) -> AuthorizationResult:
         with _ledger_errors():
             # Like a real provider, a replayed key gets its approval back whatever the token.
-            done = self._find("charge", idempotency_key)
+            done = self._ledger.find(idempotency_key)
             if done is not None:
-                return self._replayed_charge(done, amount)
+                return self._replayed_authorization(done, amount)
             if payment_token == TOKEN_PROVIDER_DOWN:
                 raise PaymentProviderUnavailableError("simulated provider is unavailable; retry")
             if payment_token == TOKEN_DECLINED:
@@ -80,63 +110,108 @@ class SimulatedPaymentProvider:
                 # Never echo the token: messages end up in logs, traces and stored records.
                 raise PaymentDeclinedError("unknown test token")
             entry = JournalEntry(
-                "charge", idempotency_key, _reference("ch_", idempotency_key), amount
+                "authorize", idempotency_key, _reference("pi_", idempotency_key), amount
             )
-            # Another process may have recorded the same key since our read: the ledger keeps one.
-            return self._replayed_charge(self._record(entry), amount)
+            # Another process (or the void's tombstone) may have taken the key since our read.
+            return self._replayed_authorization(self._ledger.record_if_new(entry), amount)
 
     @tracer.capture_method(capture_response=False)
-    def refund(
-        self, *, idempotency_key: str, charge_idempotency_key: str, amount: Money
-    ) -> RefundResult:
+    def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult:
         with _ledger_errors():
-            done = self._find("refund", idempotency_key)
+            done = self._ledger.find(idempotency_key)
             if done is not None:
-                return self._replayed_refund(done, charge_idempotency_key, amount)
-            charge = self._find("charge", charge_idempotency_key)
-            if charge is None:
-                # Nothing to give back. Not recorded, so the same key still refunds a late charge.
-                return RefundResult(refunded=False)
-            if charge.amount != amount:
-                raise AmountMismatchError("a refund must give back the whole charge")
+                _replayed(_require(done, "void"), authorization_key, None)
+                return VoidResult(voided=True, void_id=done.reference)
+            held = self._ledger.find(authorization_key)
+            if held is None:
+                # Nothing held yet: take the authorization's key so a late one is refused.
+                tombstone = JournalEntry(
+                    "void", authorization_key, _reference("vo_", authorization_key), None
+                )
+                held = self._ledger.record_if_new(tombstone)
+            if held.is_tombstone:
+                return VoidResult(voided=False)
+            authorization = _require(held, "authorize")
+            settled = self._ledger.settle(authorization_key, idempotency_key, "void")
+            if settled.settled_by != idempotency_key:
+                if settled.settled_as == "void":
+                    return VoidResult(voided=False)  # released already, under another key
+                raise PaymentAlreadyCapturedError(
+                    f"authorization {authorization.reference} was captured; it cannot be voided"
+                )
+            entry = JournalEntry(
+                "void",
+                idempotency_key,
+                _reference("vo_", idempotency_key),
+                authorization.amount,
+                parent_key=authorization_key,
+            )
+            kept = self._ledger.record_if_new(entry)
+            return VoidResult(voided=True, void_id=kept.reference)
+
+    @tracer.capture_method(capture_response=False)
+    def capture(
+        self, *, idempotency_key: str, authorization_key: str, amount: Money
+    ) -> CaptureResult:
+        with _ledger_errors():
+            done = self._ledger.find(idempotency_key)
+            if done is not None:
+                _replayed(_require(done, "capture"), authorization_key, amount)
+                return CaptureResult(capture_id=done.reference, amount=amount)
+            held = self._ledger.find(authorization_key)
+            if held is None or held.is_tombstone:
+                raise PaymentNotCapturableError("no authorization is held for this payment")
+            authorization = _require(held, "authorize")
+            if authorization.amount != amount:
+                raise AmountMismatchError("a capture must take the whole authorization")
+            settled = self._ledger.settle(authorization_key, idempotency_key, "capture")
+            if settled.settled_by != idempotency_key:
+                raise PaymentNotCapturableError(
+                    f"authorization {authorization.reference} was already settled by a "
+                    f"{settled.settled_as}"
+                )
+            entry = JournalEntry(
+                "capture",
+                idempotency_key,
+                _reference("ca_", idempotency_key),
+                amount,
+                parent_key=authorization_key,
+            )
+            kept = self._ledger.record_if_new(entry)
+            return CaptureResult(capture_id=kept.reference, amount=amount)
+
+    @tracer.capture_method(capture_response=False)
+    def refund(self, *, idempotency_key: str, capture_key: str, amount: Money) -> RefundResult:
+        """After-sale only (a return): the saga never refunds, it voids before the pivot."""
+        with _ledger_errors():
+            done = self._ledger.find(idempotency_key)
+            if done is not None:
+                _replayed(_require(done, "refund"), capture_key, amount)
+                return RefundResult(refund_id=done.reference, amount=amount)
+            captured = self._ledger.find(capture_key)
+            if captured is None or captured.operation != "capture":
+                raise InvalidInputError("no capture to refund under that key")
+            if captured.amount != amount:
+                raise AmountMismatchError("a refund must give back the whole capture")
+            # The capture is claimed, so two refund keys can never give it back twice.
+            settled = self._ledger.settle(capture_key, idempotency_key, "refund")
+            if settled.settled_by != idempotency_key:
+                raise IdempotencyConflictError("the capture was already refunded under another key")
             entry = JournalEntry(
                 "refund",
                 idempotency_key,
                 _reference("re_", idempotency_key),
                 amount,
-                charge_idempotency_key,
+                parent_key=capture_key,
             )
-            return self._replayed_refund(self._record(entry), charge_idempotency_key, amount)
-
-    def _find(self, operation: str, idempotency_key: str) -> JournalEntry | None:
-        entry = self._ledger.find(idempotency_key)
-        if entry is not None and entry.operation != operation:
-            # One key space, as at real providers: a key names one request, never two kinds.
-            raise IdempotencyConflictError(
-                f"idempotency key already used for a {entry.operation}, not a {operation}"
-            )
-        return entry
-
-    def _record(self, entry: JournalEntry) -> JournalEntry:
-        kept = self._ledger.record_if_new(entry)
-        if kept.operation != entry.operation:
-            raise IdempotencyConflictError(
-                f"idempotency key already used for a {kept.operation}, not a {entry.operation}"
-            )
-        return kept
+            kept = self._ledger.record_if_new(entry)
+            return RefundResult(refund_id=kept.reference, amount=amount)
 
     @staticmethod
-    def _replayed_charge(done: JournalEntry, amount: Money) -> ChargeResult:
-        if done.amount != amount:
-            raise IdempotencyConflictError("charge idempotency key reused with a different amount")
-        return ChargeResult(charge_id=done.reference, amount=done.amount)
-
-    @staticmethod
-    def _replayed_refund(
-        done: JournalEntry, charge_idempotency_key: str, amount: Money
-    ) -> RefundResult:
-        if done.charge_idempotency_key != charge_idempotency_key or done.amount != amount:
-            raise IdempotencyConflictError(
-                "refund idempotency key reused for a different charge or amount"
+    def _replayed_authorization(done: JournalEntry, amount: Money) -> AuthorizationResult:
+        if done.is_tombstone:
+            raise AlreadyCompensatedError(
+                "the authorization was voided before it arrived; refusing a late authorization"
             )
-        return RefundResult(refunded=True, refund_id=done.reference)
+        _replayed(_require(done, "authorize"), None, amount)
+        return AuthorizationResult(charge_id=done.reference, amount=amount)

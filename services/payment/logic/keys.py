@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 
-def charge_key(order_id: str) -> str:
-    return f"charge:{order_id}"
+def authorize_key(order_id: str) -> str:
+    return f"authorize:{order_id}"
+
+
+def capture_key(order_id: str) -> str:
+    return f"capture:{order_id}"
+
+
+def void_key(order_id: str) -> str:
+    return f"void:{order_id}"
 
 
 def refund_key(order_id: str) -> str:

@@ -12,11 +12,11 @@ from shared.contracts import Money
 
 
 class PaymentStatus(StrEnum):
-    CHARGING = "CHARGING"  # recorded before the provider call, so a crash mid-way is visible
-    CHARGED = "CHARGED"
+    AUTHORIZING = "AUTHORIZING"  # recorded before the provider call, so a crash mid-way is visible
+    AUTHORIZED = "AUTHORIZED"  # the provider holds the amount on the card: nothing moved yet
     DECLINED = "DECLINED"
-    REFUNDED = "REFUNDED"
-    VOIDED = "VOIDED"  # compensated before a charge was recorded; also the refund-first tombstone
+    CAPTURED = "CAPTURED"  # the hold was taken: the customer paid
+    VOIDED = "VOIDED"  # the hold was released, or the void came first (the tombstone)
 
 
 class Payment(BaseModel):
@@ -28,23 +28,38 @@ class Payment(BaseModel):
     status: PaymentStatus
     customer_id: str | None  # None for a tombstone
     amount: Money | None  # None for a tombstone: nothing was ever asked for
-    charge_id: str | None = None
-    refund_id: str | None = None
+    charge_id: str | None = None  # the authorization's id
+    capture_id: str | None = None
+    void_id: str | None = None
     decline_reason: str | None = None
 
     def require_amount(self) -> Money:
-        """The amount of a payment that got as far as CHARGING; a missing one is corrupt data."""
+        """The amount of a payment that got as far as AUTHORIZING; a missing one is corrupt data."""
         if self.amount is None:
             raise ValueError(f"payment of order {self.order_id} ({self.status}) has no amount")
         return self.amount
 
 
+Operation = Literal["authorize", "capture", "void", "refund"]
+
+
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One movement of money by the simulated provider (its ledger's entry, `gateway.ledger`)."""
+    """One operation of the simulated provider (its ledger's entry, `gateway.ledger`).
 
-    operation: Literal["charge", "refund"]
+    An authorization holds money; a capture or a void settles it (once: `settled_by`), and a
+    refund settles a capture. A void that finds no authorization is recorded under the
+    authorization's own key (`parent_key` None): the tombstone that refuses a late authorization.
+    """
+
+    operation: Operation
     idempotency_key: str
-    reference: str  # the charge id or refund id handed back
-    amount: Money
-    charge_idempotency_key: str | None = None  # for a refund: the charge it gave back
+    reference: str  # the id handed back: authorization, capture, void or refund
+    amount: Money | None  # None for a tombstone: its void never learnt an amount
+    parent_key: str | None = None  # what a capture, void or refund settles
+    settled_by: str | None = None  # on an authorization or capture: the key that settled it
+    settled_as: Operation | None = None  # and what that key did (capture, void, refund)
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.operation == "void" and self.parent_key is None
