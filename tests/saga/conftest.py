@@ -3,6 +3,7 @@ the parked-checkouts table, and the real state machine created from the one ASL 
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +24,11 @@ from orchestration.parked_checkouts import (
     list_parked,
 )
 from orchestration.recovery import parse_execution_name
-from orchestration.spec import SAGA
+from orchestration.spec import SAGA, function_slug
 from shared import faults
 from tests.saga.harness import (
     EVENT_BUS,
+    FUNCTIONS,
     PARKED_TABLE,
     REGION,
     ExecutionResult,
@@ -101,6 +103,17 @@ class SagaRig:
                     self.sfn.stop_execution(executionArn=running["executionArn"], cause="test")
 
         self.dispatcher.before_call(function, nth, stop, order_id)
+
+    def invoke_task(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run one function's real handler outside any execution, as a late or duplicated
+        delivery does: its answer, or the error the Lambda runtime would report."""
+        name = function_slug(operation)
+        handler = importlib.import_module(FUNCTIONS[name]).lambda_handler
+        try:
+            result: dict[str, Any] = handler(payload, FakeLambdaContext(function_name=name))
+        except Exception as error:
+            return {"errorType": type(error).__name__, "errorMessage": str(error)}
+        return result
 
     def reconcile(self, execution: str) -> dict[str, Any]:
         """Deliver the execution's status-change event to the reconciler, as EventBridge does."""

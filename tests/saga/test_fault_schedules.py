@@ -228,7 +228,7 @@ def rig(saga):
 )
 @given(plan=plans)
 # Regression examples, one per defect the checker (or the chaos run) found:
-# - stopped while the confirmation was in flight: a recovery that rolled back would refund a
+# - stopped while the confirmation was in flight: a recovery that rolled back would void a
 #   confirmed order (found when the pivot's lane was `compensate`);
 @example(plan=Plan((1, 0), ({"lines": [(0, 1)], "token": "tok_visa", "faults": None, "kill": 4},)))
 # - one crash in a compensation parked the order (Runtime.ExitError was not retried);

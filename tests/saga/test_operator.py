@@ -57,7 +57,7 @@ def test_parked_lists_why_and_what_each_checkout_still_holds(operator, capsys):
     assert listed["holds"]["stock"] == [
         {"sku": "SKU-A", "quantity": 2}, {"sku": "SKU-B", "quantity": 1},
     ]  # fmt: skip
-    assert listed["holds"]["money"] is None, "the refund ran before the release got stuck"
+    assert listed["holds"]["money"] is None, "the void ran before the release got stuck"
     assert listed["original_failure"]["Error"] == "InjectedFaultError"
 
 
@@ -71,7 +71,7 @@ def test_retry_finishes_the_rollback_and_clears_the_record(operator, capsys):
     assert operator.order(ORDER)["status"] == "CANCELLED"
     assert operator.order(ORDER)["reason_code"] == "InjectedFaultError"
     assert operator.available("SKU-A") == 10
-    assert [p["status"] for p in operator.payments()] == ["REFUNDED"]
+    assert [p["status"] for p in operator.payments()] == ["VOIDED"]
 
 
 def test_retry_of_an_order_that_is_not_parked_is_refused(operator, capsys):
@@ -90,3 +90,24 @@ def test_retry_of_a_pivot_with_an_unknown_outcome_confirms_it(operator, capsys):
 
     assert operator.order(ORDER)["status"] == "CONFIRMED"
     assert operator.parked() == []
+
+
+def test_a_stuck_capture_is_listed_with_its_hold_and_its_retry_captures_once(operator, capsys):
+    operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout()).status == "FAILED"
+    operator.dispatcher.fail_always("capture-payment", None)  # the provider is back
+
+    assert main(["parked", "--json", *AWS]) == 0
+    [listed] = json.loads(capsys.readouterr().out)["parked"]
+    assert listed["stuck_step"] == "capture_payment"
+    assert listed["holds"]["money"] == {"amount": 3_000, "currency": "EUR"}
+    assert listed["holds"]["charge_id"]
+    assert listed["holds"]["order"].startswith("CONFIRMED")
+
+    assert main(["retry", ORDER, *AWS]) == 0
+
+    assert operator.order(ORDER)["status"] == "CONFIRMED"
+    assert operator.parked() == []
+    assert [p["status"] for p in operator.payments()] == ["CAPTURED"]
+    assert [e.operation for e in operator.provider_journal()] == ["authorize", "capture"]
+    assert "void-payment" not in operator.dispatcher.successful_calls()

@@ -3,7 +3,7 @@
 Each test stops (or breaks) a real execution of the ASL file at a chosen point, hands it to the
 reconciler as EventBridge would (or lets the sweep find it), and asserts the stored state of
 every service afterwards: no order left PENDING, no stock held, no money kept for an order that
-is not confirmed, and a confirmed order never refunded.
+is not confirmed, and a confirmed order never voided (its capture finished instead).
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ import pytest
 
 from orchestration.steps import rollback_of
 from tests.saga.harness import EVENT_BUS
-from tests.saga.test_checkout_saga import assert_one_event, charges, checkout, refunds
+from tests.saga.test_checkout_saga import (
+    assert_no_money_moved,
+    assert_one_event,
+    authorizations,
+    captures,
+    checkout,
+    voids,
+)
 
 pytestmark = pytest.mark.saga
 
@@ -29,10 +36,13 @@ def catalog(saga):
     return saga
 
 
-def money_kept(saga, order_id: str = ORDER) -> int:
-    journal = [entry for entry in saga.provider_journal() if order_id in entry.idempotency_key]
-    charged = sum(e.amount.amount for e in journal if e.operation == "charge")
-    return int(charged - sum(e.amount.amount for e in journal if e.operation == "refund"))
+def held(saga) -> int:
+    """What the provider still holds on the card, unsettled (minor units)."""
+    return sum(e.amount.amount for e in authorizations(saga) if e.settled_by is None)
+
+
+def captured(saga) -> int:
+    return sum(e.amount.amount for e in captures(saga))
 
 
 def assert_rolled_back(saga, reason_code: str) -> None:
@@ -42,7 +52,7 @@ def assert_rolled_back(saga, reason_code: str) -> None:
     assert saga.available("SKU-A") == 10
     assert saga.available("SKU-B") == 3
     assert {r["status"] for r in saga.reservations()} <= {"RELEASED"}
-    assert money_kept(saga) == 0
+    assert_no_money_moved(saga)
     assert saga.parked() == []
 
 
@@ -57,11 +67,11 @@ def stopped(saga, function: str, nth: int = 1, **checkout_args: Any) -> None:
 # --- before the pivot: roll everything back ------------------------------------------------------
 
 
-def test_stopped_while_the_charge_is_in_flight_rolls_back_and_refunds_the_late_charge(catalog):
-    # The chaos run: executions stopped mid-saga left orders PENDING, stock reserved, money kept.
-    stopped(catalog, "charge-payment")
+def test_stopped_while_the_authorization_is_in_flight_rolls_back_and_voids_the_late_hold(catalog):
+    # The chaos run: executions stopped mid-saga left orders PENDING, stock reserved, money held.
+    stopped(catalog, "authorize-payment")
     assert catalog.order(ORDER)["status"] == "PENDING"  # what was left behind
-    assert money_kept(catalog) == 3_000
+    assert held(catalog) == 3_000
 
     outcome = catalog.reconcile(ORDER)
 
@@ -72,7 +82,7 @@ def test_stopped_while_the_charge_is_in_flight_rolls_back_and_refunds_the_late_c
     assert recovery.status == "SUCCEEDED"
     assert recovery.path[:2] == ["RouteCheckout", rollback_of("ConfirmOrder")[0]]
     assert_rolled_back(catalog, "ExecutionAborted")
-    assert len(refunds(catalog)) == 1
+    assert len(voids(catalog)) == 1
     assert_one_event(catalog, "CheckoutCancelled", ORDER)
 
 
@@ -85,7 +95,7 @@ def test_stopped_before_anything_landed_leaves_tombstones_that_refuse_the_late_a
     assert_rolled_back(catalog, "ExecutionAborted")
     assert [r["status"] for r in catalog.reservations()] == ["RELEASED"]  # tombstone
     assert [p["status"] for p in catalog.payments()] == ["VOIDED"]  # tombstone
-    assert charges(catalog) == []
+    assert authorizations(catalog) == []
 
 
 def test_stopped_during_the_rollback_finishes_it_with_the_original_reason(catalog):
@@ -100,7 +110,7 @@ def test_stopped_during_the_rollback_finishes_it_with_the_original_reason(catalo
 # --- the pivot may have landed: finish forward -------------------------------------------------
 
 
-def test_stopped_while_the_confirmation_is_in_flight_finishes_it_and_never_refunds(catalog):
+def test_stopped_while_the_confirmation_is_in_flight_finishes_it_and_captures(catalog):
     stopped(catalog, "confirm-order")
     assert catalog.order(ORDER)["status"] == "CONFIRMED"  # it landed after the stop
 
@@ -111,9 +121,25 @@ def test_stopped_while_the_confirmation_is_in_flight_finishes_it_and_never_refun
     assert "ConfirmOrder" in recovery.path
     assert recovery.path[-1] == "CheckoutConfirmed"
     assert catalog.order(ORDER)["status"] == "CONFIRMED"
-    assert refunds(catalog) == []
-    assert money_kept(catalog) == 3_000
+    assert voids(catalog) == []
+    assert captured(catalog) == 3_000
     assert catalog.available("SKU-A") == 8
+    assert_one_event(catalog, "CheckoutConfirmed", ORDER)
+
+
+def test_stopped_while_the_capture_is_in_flight_finishes_forward_and_captures_once(catalog):
+    stopped(catalog, "capture-payment")
+    assert catalog.order(ORDER)["status"] == "CONFIRMED"
+    assert captured(catalog) == 3_000  # the capture in flight landed after the stop
+
+    catalog.reconcile(ORDER)
+    recovery = catalog.wait(f"{ORDER}--r1")
+
+    assert recovery.status == "SUCCEEDED"
+    assert recovery.path[-2:] == ["CapturePayment", "CheckoutConfirmed"]
+    assert len(captures(catalog)) == 1, "the recovery's capture replays the landed one"
+    assert voids(catalog) == []
+    assert [p["status"] for p in catalog.payments()] == ["CAPTURED"]
     assert_one_event(catalog, "CheckoutConfirmed", ORDER)
 
 
@@ -138,7 +164,8 @@ def test_a_confirmed_checkout_whose_event_failed_is_published_by_its_recovery(ca
     assert recovery.status == "SUCCEEDED"
     assert recovery.path[:2] == ["RouteCheckout", "ConfirmOrder"]
     assert catalog.order(ORDER)["status"] == "CONFIRMED"
-    assert refunds(catalog) == []
+    assert voids(catalog) == []
+    assert len(captures(catalog)) == 1
     assert_one_event(catalog, "CheckoutConfirmed", ORDER)
 
 
@@ -151,7 +178,7 @@ def test_stopped_before_the_confirmation_landed_confirms_it(catalog):
     catalog.wait(f"{ORDER}--r1")
 
     assert catalog.order(ORDER)["status"] == "CONFIRMED"
-    assert money_kept(catalog) == 3_000
+    assert captured(catalog) == 3_000
 
 
 # --- parking, twice, and the ceiling -----------------------------------------------------------
@@ -173,7 +200,7 @@ def test_stopped_while_parking_parks_again_with_record_metric_and_event(catalog)
 
 
 def test_reconciling_twice_or_a_finished_or_parked_execution_starts_nothing_more(catalog):
-    stopped(catalog, "charge-payment")
+    stopped(catalog, "authorize-payment")
 
     first = catalog.reconcile(ORDER)["outcomes"][0]
     second = catalog.reconcile(ORDER)["outcomes"][0]
@@ -186,13 +213,13 @@ def test_reconciling_twice_or_a_finished_or_parked_execution_starts_nothing_more
     assert third["action"] == "already_recovered"
     assert of_recovery["action"] == "skipped"
     assert catalog.executions() == [ORDER, f"{ORDER}--r1"]
-    assert len(refunds(catalog)) == 1
+    assert len(voids(catalog)) == 1
 
 
 def test_recoveries_that_keep_dying_end_with_the_order_parked_by_the_reconciler(catalog):
-    stopped(catalog, "charge-payment")
+    stopped(catalog, "authorize-payment")
     for number in (1, 2, 3):
-        catalog.stop_when("refund-payment", nth=number)
+        catalog.stop_when("void-payment", nth=number)
         catalog.reconcile(ORDER if number == 1 else f"{ORDER}--r{number - 1}")
         assert catalog.wait(f"{ORDER}--r{number}").status == "ABORTED"
 

@@ -18,7 +18,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "declined": {"payment_token": "tok_chargeDeclined"},
     "out-of-stock": {"items": [{"sku": "SKU-B", "quantity": 99}]},
     "failed-confirmation": {"fault": "order.confirm"},
-    "charge-retried": {"fault": "payment.charge=transient*2"},
+    "authorize-retried": {"fault": "payment.authorize=transient*2"},
     "release-retried": {"fault": "inventory.release=transient*3; order.confirm"},
     "reserve-timeout": {"fault": "inventory.reserve=timeout"},
     "happy-again": {},

@@ -7,10 +7,12 @@ parked table) and the same rules:
 - every order ends CONFIRMED, CANCELLED, or parked (with its record) — never PENDING unparked;
 - per sku: initial stock = available + units held by RESERVED reservations, every one of which
   belongs to a CONFIRMED or a parked order; never negative;
-- per order: money kept at the provider = the order's total if CONFIRMED, 0 if CANCELLED; at most
-  one charge and one refund per order;
+- per order, at the provider: captured = the order's total if CONFIRMED (unless parked after the
+  pivot, when the authorization of the total is still held, to be captured); nothing captured and
+  no open authorization if CANCELLED; never both captured and voided; no refund (the saga never
+  refunds: it voids before the pivot);
 - no action applied after its compensation: a RELEASED reservation holds nothing, a VOIDED or
-  REFUNDED payment keeps no money, a CANCELLED order was never confirmed;
+  DECLINED payment holds and took nothing, a CANCELLED order was never confirmed;
 - the execution's ending agrees with the order, and a parked order has its record, its
   CheckoutFailed event and (counted together) the alarm's metric.
 """
@@ -30,10 +32,19 @@ class OrderState:
     order: dict[str, Any] | None
     reservation: dict[str, Any] | None
     payment: dict[str, Any] | None
-    charges: int  # ledger entries under the order's charge key (0 or 1)
-    refunds: int
-    money_kept: int  # charged - refunded, minor units
+    authorization: dict[str, Any] | None  # the ledger entry under authorize:<order>
+    captured: int  # minor units taken (the capture's amount, 0 without one)
+    voided: bool  # a void released the authorization (not a tombstone)
+    refunded: bool
     parked: dict[str, Any] | None
+
+    @property
+    def hold_open(self) -> int:
+        """What the provider still holds on the card for the order, unsettled (minor units)."""
+        held = self.authorization
+        if held is None or held["operation"] != "authorize" or held.get("settled_by"):
+            return 0
+        return int(held["amount"])
 
 
 @dataclass(frozen=True)
@@ -81,17 +92,16 @@ def read_stores(skus: Iterable[str], order_ids: Iterable[str]) -> Stores:
         available[sku] = int(product["available"]) if product else -(10**9)
     orders = {}
     for order_id in order_ids:
-        charge = _get(SimulatedLedgerRecord, f"charge:{order_id}")
-        refund = _get(SimulatedLedgerRecord, f"refund:{order_id}")
+        capture = _get(SimulatedLedgerRecord, f"capture:{order_id}")
         orders[order_id] = OrderState(
             order_id=order_id,
             order=_get(OrderRecord, order_id),
             reservation=_get(ReservationRecord, order_id),
             payment=_get(PaymentRecord, order_id),
-            charges=int(charge is not None),
-            refunds=int(refund is not None),
-            money_kept=int(charge["amount"] if charge else 0)
-            - int(refund["amount"] if refund else 0),
+            authorization=_get(SimulatedLedgerRecord, f"authorize:{order_id}"),
+            captured=int(capture["amount"]) if capture else 0,
+            voided=_get(SimulatedLedgerRecord, f"void:{order_id}") is not None,
+            refunded=_get(SimulatedLedgerRecord, f"refund:{order_id}") is not None,
             parked=_get(ParkedCheckoutRecord, order_id),
         )
     return Stores(available, orders)
@@ -140,9 +150,12 @@ def _finished(state: OrderState) -> list[str]:
 
 
 def _counted(state: OrderState) -> list[str]:
-    if state.charges > 1 or state.refunds > 1:
-        return [f"{state.charges} charges, {state.refunds} refunds"]
-    return []
+    found = []
+    if state.captured and state.voided:
+        found.append("both captured and voided")
+    if state.refunded:
+        found.append("refunded: the saga never refunds, it voids before the pivot")
+    return found
 
 
 def _confirmed(state: OrderState) -> list[str]:
@@ -152,11 +165,18 @@ def _confirmed(state: OrderState) -> list[str]:
     reservation = state.reservation["status"] if state.reservation else None
     payment = state.payment["status"] if state.payment else None
     found = []
-    if state.money_kept != total:
-        found.append(f"CONFIRMED for {total} but {state.money_kept} kept")
     if reservation != "RESERVED":
         found.append(f"CONFIRMED but its reservation is {reservation}")
-    if payment != "CHARGED":
+    if state.parked is not None and state.captured == 0:
+        # parked after the pivot: the capture is owed, so the whole total must still be held
+        if state.hold_open != total:
+            found.append(f"CONFIRMED and parked for {total} but {state.hold_open} held")
+        if payment != "AUTHORIZED":
+            found.append(f"CONFIRMED and parked uncaptured but its payment is {payment}")
+        return found
+    if state.captured != total:
+        found.append(f"CONFIRMED for {total} but {state.captured} captured")
+    if payment != "CAPTURED":
         found.append(f"CONFIRMED but its payment is {payment}")
     return found
 
@@ -166,8 +186,10 @@ def _cancelled(state: OrderState) -> list[str]:
     if _status(state) != "CANCELLED":
         return []
     found = []
-    if state.money_kept != 0:
-        found.append(f"CANCELLED but {state.money_kept} kept")
+    if state.captured:
+        found.append(f"CANCELLED but {state.captured} captured")
+    if state.hold_open:
+        found.append(f"CANCELLED but {state.hold_open} still authorized on the card")
     if state.reservation and state.reservation["status"] == "RESERVED":
         found.append("CANCELLED but its stock is still reserved")
     return found
@@ -179,8 +201,11 @@ def _compensated(state: OrderState) -> list[str]:
     payment = state.payment["status"] if state.payment else None
     reserved = bool(state.reservation and state.reservation["status"] == "RESERVED")
     found = []
-    if payment in {"VOIDED", "REFUNDED", "DECLINED"} and state.money_kept != 0:
-        found.append(f"payment {payment} but {state.money_kept} kept (charge after void)")
+    if payment in {"VOIDED", "DECLINED"} and (state.captured or state.hold_open):
+        found.append(
+            f"payment {payment} but {state.captured} captured and {state.hold_open} held "
+            "(an authorization after its void)"
+        )
     if reserved and status != "CONFIRMED" and state.parked is None:
         found.append(f"stock reserved for a {status} order that is not parked")
     return found
