@@ -104,8 +104,10 @@ def _after_lost_race(
 ) -> AuthorizePaymentOutput:
     """The provider holds the amount but the payment left AUTHORIZING under us: who moved it?"""
     payment = payments.get_payment(task.order_id)
-    if payment is not None and payment.status is PaymentStatus.AUTHORIZED:
-        return _replay(payment, task)  # a concurrent attempt recorded the same authorization
+    if payment is not None and payment.status in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
+        # A concurrent attempt recorded the same authorization (and the capture may have taken
+        # it since): never void it, answer it.
+        return _replay(payment, task)
     # A void got here first (VOIDED). Release the hold again (the same void key: at most once),
     # so the customer never keeps a hold for a compensated order.
     released = provider.void(
