@@ -68,11 +68,11 @@ def test_a_declined_card_reads_cancelled_with_reason_and_compensations(api, shop
     assert view["status"] == "CANCELLED"
     assert view["reason_code"] == "PaymentDeclinedError"
     assert "declined" in view["reason"]
-    charge = next(s for s in view["steps"] if s["operation"] == "payment.charge_payment")
+    charge = next(s for s in view["steps"] if s["operation"] == "payment.authorize_payment")
     assert charge["outcome"] == "failed"
     assert charge["error"] == "PaymentDeclinedError"
     assert [s["operation"] for s in view["steps"] if s["phase"] == "compensation"] == [
-        label_of(state) for state in rollback_of("ChargePayment")
+        label_of(state) for state in rollback_of("AuthorizePayment")
     ]
 
 
@@ -243,7 +243,7 @@ def test_a_confirmed_order_reads_confirmed_even_if_its_event_could_not_be_publis
 
 
 def test_a_stopped_checkout_reads_pending_until_the_reconciler_finished_it(api, shop):
-    shop.stop_when("charge-payment")
+    shop.stop_when("authorize-payment")
     _, accepted = post(api)
     order_id = accepted["order_id"]
     finish(shop, order_id)
@@ -262,7 +262,7 @@ def test_a_stopped_checkout_reads_pending_until_the_reconciler_finished_it(api, 
     assert recovery["execution"] == f"{order_id}--r1"
     assert recovery["resume"] == "compensate"
     assert recovery["status"] == "SUCCEEDED"
-    assert "ended ABORTED in ChargePayment" in recovery["reason"]
+    assert "ended ABORTED in AuthorizePayment" in recovery["reason"]
     rollback = [s for s in after["steps"] if s["execution"] == f"{order_id}--r1"]
     assert [s["operation"] for s in rollback if s["phase"] == "compensation"] == [
         label_of(state) for state in rollback_of("ConfirmOrder")
@@ -271,12 +271,12 @@ def test_a_stopped_checkout_reads_pending_until_the_reconciler_finished_it(api, 
 
 
 def test_a_checkout_the_reconciler_parked_reads_failed_with_its_reason(api, shop):
-    shop.stop_when("charge-payment")
+    shop.stop_when("authorize-payment")
     _, accepted = post(api)
     order_id = accepted["order_id"]
     finish(shop, order_id)
     for number in (1, 2, 3):
-        shop.stop_when("refund-payment", nth=number)
+        shop.stop_when("void-payment", nth=number)
         shop.reconcile(order_id if number == 1 else f"{order_id}--r{number - 1}")
         shop.wait(f"{order_id}--r{number}")
     shop.reconcile(f"{order_id}--r3")
@@ -292,7 +292,7 @@ def test_a_checkout_the_reconciler_parked_reads_failed_with_its_reason(api, shop
 
 
 def test_a_running_checkout_carries_a_polling_hint_and_a_finished_one_none(api, shop):
-    shop.stop_when("charge-payment")  # dead until the reconciler runs: PENDING for as long
+    shop.stop_when("authorize-payment")  # dead until the reconciler runs: PENDING for as long
     status, accepted = post(api)
     order_id = accepted["order_id"]
     assert status == 202

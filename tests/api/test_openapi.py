@@ -161,7 +161,7 @@ def test_every_schedule_the_document_allows_the_api_accepts(schedule):
 
 @pytest.mark.parametrize("refused", [
     "order.confirm; order.confirm", "order.confirm=teapot", "order.teapot", "order.confirm*0",
-    "payment.charge=timeout*21", "",
+    "payment.authorize=timeout*21", "",
 ])  # fmt: skip
 def test_schedules_the_api_refuses_are_outside_the_documented_pattern(refused):
     import re

@@ -31,7 +31,7 @@ ENDINGS = [
     Ending("confirmed", body(), None, "CONFIRMED", None, ()),
     Ending(
         "declined", body(payment_token="tok_chargeDeclined"), None, "CANCELLED",
-        "PaymentDeclinedError", ("payment.refund_payment", "inventory.release_stock"),
+        "PaymentDeclinedError", ("payment.void_payment", "inventory.release_stock"),
     ),
     Ending(
         "out of stock", body(items=[{"sku": "SKU-A", "quantity": 9}]), None, "CANCELLED",
@@ -39,10 +39,10 @@ ENDINGS = [
     ),
     Ending(
         "failed confirmation", body(), "order.confirm", "CANCELLED", "InjectedFaultError",
-        ("payment.refund_payment", "inventory.release_stock"),
+        ("payment.void_payment", "inventory.release_stock"),
     ),
     Ending(
-        "parked rollback", body(payment_token="tok_chargeDeclined"), "payment.refund", "FAILED",
+        "parked rollback", body(payment_token="tok_chargeDeclined"), "payment.void", "FAILED",
         "CheckoutParkedForOperator", (),
     ),
 ]  # fmt: skip
@@ -86,7 +86,7 @@ def test_the_status_view_is_what_the_stores_say(api, shop, monkeypatch, ending):
 
 def _compare_compensations(shop: Any, view: dict[str, Any], ending: Ending) -> None:
     stored: dict[str, Callable[[], str]] = {
-        "payment.refund_payment": lambda: shop.payments()[0]["status"],
+        "payment.void_payment": lambda: shop.payments()[0]["status"],
         "inventory.release_stock": lambda: shop.reservations()[0]["status"],
     }
     assert [c["operation"] for c in view["compensations"]] == list(ending.compensations)
@@ -116,7 +116,7 @@ def test_the_steps_view_adds_the_timeline_to_the_same_status(api, shop):
 
     assert {k: v for k, v in steps_view.items() if k not in ("steps", "recoveries")} == status_view
     assert [s["state"] for s in steps_view["steps"] if s["phase"] == "compensation"] == [
-        "RefundPayment", "ReleaseStock", "CancelOrder",
+        "VoidPayment", "ReleaseStock", "CancelOrder",
     ]  # fmt: skip
 
 

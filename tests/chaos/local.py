@@ -34,12 +34,12 @@ SKUS = {"CHAOS-A": 60, "CHAOS-B": 40, "CHAOS-C": 25}  # scarce: the checkouts wa
 FINAL = {"CONFIRMED", "CANCELLED", "FAILED"}
 FAULTS = [
     None, None, None, None,
-    "payment.charge=crash_after_commit", "inventory.reserve=crash_before_commit",
-    "order.confirm=crash_after_commit", "payment.refund=crash_after_commit; order.confirm",
+    "payment.authorize=crash_after_commit", "inventory.reserve=crash_before_commit",
+    "order.confirm=crash_after_commit", "payment.void=crash_after_commit; order.confirm",
     "inventory.release=transient*3; order.confirm", "order.create=duplicate",
-    "payment.charge=duplicate; inventory.reserve=duplicate", "order.confirm",
-    "order.cancel=crash_before_commit*2; payment.charge=transient*4",
-    "order.confirm=timeout", "payment.charge=transient*2",
+    "payment.authorize=duplicate; inventory.reserve=duplicate", "order.confirm",
+    "order.cancel=crash_before_commit*2; payment.authorize=transient*4",
+    "order.confirm=timeout", "payment.authorize=transient*2",
 ]  # fmt: skip
 
 

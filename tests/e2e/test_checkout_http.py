@@ -40,7 +40,7 @@ def test_out_of_stock_is_cancelled_with_a_reason_and_holds_nothing(shop: Shop):
     assert view["status"] == "CANCELLED"
     assert view["reason_code"] == "OutOfStockError"
     assert "SKU-RARE" in view["reason"]
-    assert "payment.charge_payment" not in operations(view, "action")
+    assert "payment.authorize_payment" not in operations(view, "action")
     assert shop.available("SKU-RARE") == 1
 
 
@@ -53,12 +53,12 @@ def test_a_declined_card_is_cancelled_and_the_stock_released(shop: Shop):
     assert view["status"] == "CANCELLED"
     assert view["reason_code"] == "PaymentDeclinedError"
     assert operations(view, "compensation") == [
-        label_of(state) for state in rollback_of("ChargePayment")
+        label_of(state) for state in rollback_of("AuthorizePayment")
     ]
     assert shop.available("SKU-MUG") == before
 
 
-def test_a_failed_confirmation_is_refunded_released_and_cancelled(shop: Shop):
+def test_a_failed_confirmation_is_voided_released_and_cancelled(shop: Shop):
     before = shop.available("SKU-POSTER")
 
     accepted = shop.checkout([{"sku": "SKU-POSTER", "quantity": 1}], fault="order.confirm")
@@ -74,7 +74,7 @@ def test_a_failed_confirmation_is_refunded_released_and_cancelled(shop: Shop):
     assert shop.available("SKU-POSTER") == before
 
 
-def test_the_same_key_twenty_times_at_once_makes_one_order_and_one_charge(shop: Shop):
+def test_the_same_key_twenty_times_at_once_makes_one_order_and_one_capture(shop: Shop):
     before = shop.available("SKU-TSHIRT")
     key = "e2e-same-key-20-times"
 
@@ -87,7 +87,7 @@ def test_the_same_key_twenty_times_at_once_makes_one_order_and_one_charge(shop: 
     assert len({answer.body["order_id"] for answer in answers}) == 1
     view = shop.wait_final(answers[0].body["order_id"])
     assert view["status"] == "CONFIRMED"
-    assert operations(view, "action").count("payment.charge_payment") == 1
+    assert operations(view, "action").count("payment.authorize_payment") == 1
     assert shop.available("SKU-TSHIRT") == before - 3
     # and the key with another body is refused, writing nothing
     conflict = shop.checkout([{"sku": "SKU-TSHIRT", "quantity": 1}], key=key)

@@ -21,20 +21,20 @@ pytestmark = pytest.mark.e2e
 ITEMS = [{"sku": "SKU-MUG", "quantity": 1}]
 
 
-def test_a_worker_killed_after_its_write_is_retried_and_charges_once(shop: Shop):
-    accepted = shop.checkout(ITEMS, fault="payment.charge=crash_after_commit").body
+def test_a_worker_killed_after_its_write_is_retried_and_authorizes_once(shop: Shop):
+    accepted = shop.checkout(ITEMS, fault="payment.authorize=crash_after_commit").body
 
     view = shop.wait_final(accepted["order_id"])
 
     assert view["status"] == "CONFIRMED"
-    [charge] = [s for s in view["steps"] if s["operation"] == "payment.charge_payment"]
+    [charge] = [s for s in view["steps"] if s["operation"] == "payment.authorize_payment"]
     assert charge["attempts"] == 2
     assert charge["error"] == "Runtime.ExitError"
 
 
 def test_a_stopped_execution_is_rolled_back_by_the_reconciler_within_30_seconds(shop: Shop):
     before = shop.available("SKU-MUG")
-    accepted = shop.checkout(ITEMS, fault="payment.charge=timeout").body  # a 10 s window
+    accepted = shop.checkout(ITEMS, fault="payment.authorize=timeout").body  # a 10 s window
     order_id = accepted["order_id"]
     sfn = boto3.client(
         "stepfunctions", endpoint_url=shop.aws_endpoint, region_name="us-east-1",
@@ -43,7 +43,7 @@ def test_a_stopped_execution_is_rolled_back_by_the_reconciler_within_30_seconds(
     [machine] = sfn.list_state_machines()["stateMachines"]
     arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{order_id}"
     deadline = time.monotonic() + 20
-    while "ChargePayment" not in str(sfn.get_execution_history(executionArn=arn)["events"]):
+    while "AuthorizePayment" not in str(sfn.get_execution_history(executionArn=arn)["events"]):
         assert time.monotonic() < deadline
         time.sleep(0.1)
 

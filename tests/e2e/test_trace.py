@@ -17,13 +17,13 @@ pytestmark = pytest.mark.e2e
 SCENARIOS: dict[str, dict[str, Any]] = {
     "declined-card": {
         "checkout": {"items": [{"sku": "SKU-MUG", "quantity": 1}], "token": "tok_chargeDeclined"},
-        "failed": ("charge_payment", "PaymentDeclinedError"),
-        "compensations": ["refund_payment", "release_stock", "cancel_order"],
+        "failed": ("authorize_payment", "PaymentDeclinedError"),
+        "compensations": ["void_payment", "release_stock", "cancel_order"],
     },
     "failed-confirmation": {
         "checkout": {"items": [{"sku": "SKU-MUG", "quantity": 1}], "fault": "order.confirm"},
         "failed": ("confirm_order", "InjectedFaultError"),
-        "compensations": ["refund_payment", "release_stock", "cancel_order"],
+        "compensations": ["void_payment", "release_stock", "cancel_order"],
     },
     "out-of-stock": {
         "checkout": {"items": [{"sku": "SKU-RARE", "quantity": 9}]},
@@ -86,10 +86,10 @@ def test_the_trace_command_prints_the_tree_and_refuses_an_unknown_order(shop: Sh
     assert main(["trace", order_id, "--endpoint-url", shop.aws_endpoint]) == 0
     printed = capsys.readouterr().out
     assert "<- the failed step" in printed
-    assert "failed step: charge_payment (PaymentDeclinedError: card declined)" in printed
-    assert printed.index("refund_payment") < printed.index("release_stock")
+    assert "failed step: authorize_payment (PaymentDeclinedError: card declined)" in printed
+    assert printed.index("void_payment") < printed.index("release_stock")
     assert "execution SUCCEEDED" in printed  # and the Step Functions history, step by step
-    assert "payment.charge_payment" in printed
+    assert "payment.authorize_payment" in printed
 
     assert main(["trace", "ord-000000000000000000000000", "--endpoint-url", shop.aws_endpoint]) == 1
     assert "no trace and no saga execution found" in capsys.readouterr().err

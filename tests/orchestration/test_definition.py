@@ -43,6 +43,9 @@ CRASHES = {"Runtime.ExitError", "Runtime.Unknown", "Sandbox.Timedout"}
 
 # Forward steps, in order, and the compensation state of each (None: the pivot has none).
 STEPS = [(step.state, step.compensation_state) for step in SAGA.steps]
+# up to the pivot: a failure rolls back; after it (the capture): retried, then parked
+BEFORE_PIVOT = STEPS[: SAGA.steps.index(SAGA.pivot) + 1]
+AFTER_PIVOT = [step.state for step in SAGA.steps[SAGA.steps.index(SAGA.pivot) + 1 :]]
 COMPENSATIONS = [compensation for _, compensation in STEPS if compensation]
 
 
@@ -106,7 +109,7 @@ def test_actions_never_retry_business_or_invalid_input_errors(definition):
 
 def test_every_action_failure_runs_every_compensation_done_so_far_newest_first(definition):
     states = _states(definition)
-    for index, (action, _) in enumerate(STEPS):
+    for index, (action, _) in enumerate(BEFORE_PIVOT):
         compensating = states[action]["Catch"][0]
         assert compensating["ResultPath"] == "$.failure", (
             "the failure must not overwrite the payload"
@@ -116,8 +119,22 @@ def test_every_action_failure_runs_every_compensation_done_so_far_newest_first(d
         # pivot, which has no compensation.
         expected = [c for _, c in reversed(STEPS[: index + 1]) if c]
         assert rollback == expected, action
-    for action, _ in STEPS[:-1]:
+    for action, _ in BEFORE_PIVOT[:-1]:
         assert [c["ErrorEquals"] for c in states[action]["Catch"]] == [["States.ALL"]], action
+
+
+def test_a_step_after_the_pivot_is_retried_long_then_parked_never_compensated(definition):
+    states = _states(definition)
+    assert AFTER_PIVOT == ["CapturePayment"]
+    for action in AFTER_PIVOT:
+        [retry] = states[action]["Retry"]
+        assert retry["MaxAttempts"] >= 8, "what must finish retries for minutes"
+        [stuck] = states[action]["Catch"]
+        assert stuck["ErrorEquals"] == ["States.ALL"]
+        assert stuck["ResultPath"] == "$.stuck_failure"
+        chain = _follow(definition, stuck["Next"])
+        assert "ParkCheckout" in chain
+        assert not set(chain) & set(COMPENSATIONS), action
 
 
 def _lambda_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -151,13 +168,13 @@ def test_a_recovery_resumes_in_the_lane_it_names_and_a_new_checkout_runs_forward
     lanes = {c["StringEquals"]: c["Next"] for c in by_lane}
     assert all(c["Variable"] == "$.recovery.resume" for c in by_lane)
     assert lanes == {
-        "compensate": "RefundPayment",
+        "compensate": "VoidPayment",
         "confirm": "ConfirmOrder",
         "park": "ParkCheckout",
     }
     assert route["Default"] == "CreateOrder"
     # the compensate lane is the whole rollback, newest first
-    assert [s for s in _follow(definition, "RefundPayment") if s in COMPENSATIONS] == [
+    assert [s for s in _follow(definition, "VoidPayment") if s in COMPENSATIONS] == [
         c for _, c in reversed(STEPS) if c
     ]
 
@@ -173,7 +190,7 @@ def test_an_input_without_every_default_is_refused_before_anything_runs(definiti
 
 def test_the_pivot_compensates_only_errors_raised_before_it_writes(definition):
     # confirm_order raises these before touching the order; anything else (a timeout, a Lambda
-    # fault) may come after the order was confirmed, and refunding a confirmed order is wrong.
+    # fault) may come after the order was confirmed, and voiding a confirmed order is wrong.
     confirm = _states(definition)["ConfirmOrder"]
     compensating, unknown = confirm["Catch"]
     assert set(compensating["ErrorEquals"]) == {

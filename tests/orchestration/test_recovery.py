@@ -19,7 +19,7 @@ from orchestration.recovery import (
     parse_execution_name,
     plan,
 )
-from orchestration.spec import SAGA
+from orchestration.spec import SAGA, StepKind
 from orchestration.steps import (
     LEGACY_STATES,
     RESUME_LANE,
@@ -101,10 +101,14 @@ def test_an_input_refused_as_incomplete_is_started_again_forward_complete():
 
 
 def test_every_parking_step_has_a_retry_lane_and_says_what_it_holds():
-    assert set(RETRY_LANE) == {SAGA.pivot.action.name} | {
+    after_pivot = {step.action.name for step in SAGA.steps if step.kind is StepKind.RETRIABLE}
+    assert after_pivot == {"capture_payment"}
+    assert set(RETRY_LANE) == {SAGA.pivot.action.name} | after_pivot | {
         step.compensation.name for step in SAGA.compensatable if step.compensation
     }
-    assert held_after_parking("refund_payment").money is True
+    assert held_after_parking("capture_payment").money is True
+    assert held_after_parking("capture_payment").order.startswith("CONFIRMED")
+    assert held_after_parking("void_payment").money is True
     assert held_after_parking("release_stock").money is False
     assert held_after_parking("release_stock").stock is True
     assert held_after_parking("cancel_order").stock is False
@@ -135,7 +139,7 @@ def test_a_running_finished_or_parked_execution_is_left_alone(status, error, rea
 def test_dead_before_the_pivot_rolls_back_with_a_reason_of_its_death(status):
     decided = plan(
         described(status=status, error="States.Runtime" if status == "FAILED" else None),
-        entered(("RouteCheckout", STATE), ("ChargePayment", {**STATE, "order": {}})),
+        entered(("RouteCheckout", STATE), ("AuthorizePayment", {**STATE, "order": {}})),
     )
 
     assert isinstance(decided, StartRecovery)
@@ -146,7 +150,7 @@ def test_dead_before_the_pivot_rolls_back_with_a_reason_of_its_death(status):
     assert resumed["recovery"]["after"] == "ord-1"
     expected = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}
     assert resumed["failure"]["Error"] == expected.get(status, "States.Runtime")
-    assert "ended " + status + " in ChargePayment" in resumed["failure"]["Cause"]
+    assert "ended " + status + " in AuthorizePayment" in resumed["failure"]["Cause"]
 
 
 def test_dead_in_the_rollback_keeps_the_original_failure():
@@ -190,7 +194,7 @@ def test_the_same_dead_execution_always_yields_the_same_recovery():
 def test_after_the_last_automatic_recovery_the_order_is_parked():
     name = execution_name("ord-1", MAX_AUTOMATIC_RECOVERIES)
 
-    decided = plan(described(name), entered(("RefundPayment", STATE)))
+    decided = plan(described(name), entered(("VoidPayment", STATE)))
 
     assert isinstance(decided, ParkOrder)
     assert decided.order_id == "ord-1"

@@ -14,7 +14,7 @@ from deploy.templates import functions, load_template
 from orchestration.asl import SpecificationError, build, render
 from orchestration.definition import DEFINITION_PATH
 from orchestration.spec import (
-    CHARGE_PAYMENT,
+    AUTHORIZE_PAYMENT,
     CONFIRM_ORDER,
     CREATE_ORDER,
     RESERVE_STOCK,
@@ -108,7 +108,7 @@ def _with(**changes: object) -> object:
 
 
 def test_a_specification_that_breaks_the_saga_shape_is_refused():
-    create, reserve, charge, confirm = CREATE_ORDER, RESERVE_STOCK, CHARGE_PAYMENT, CONFIRM_ORDER
+    create, reserve, charge, confirm = CREATE_ORDER, RESERVE_STOCK, AUTHORIZE_PAYMENT, CONFIRM_ORDER
     two_pivots = _with(steps=(create, confirm, confirm))
     compensatable_after_pivot = _with(steps=(create, confirm, reserve))
     pivot_with_compensation = Step(
@@ -127,7 +127,7 @@ def test_a_specification_that_breaks_the_saga_shape_is_refused():
 
 
 def test_a_step_without_a_default_for_what_parking_reads_is_refused():
-    create, reserve, charge, confirm = CREATE_ORDER, RESERVE_STOCK, CHARGE_PAYMENT, CONFIRM_ORDER
+    create, reserve, charge, confirm = CREATE_ORDER, RESERVE_STOCK, AUTHORIZE_PAYMENT, CONFIRM_ORDER
     without_default = Step(
         service=reserve.service, kind=reserve.kind, action=reserve.action,
         compensation=reserve.compensation, default=None,
@@ -137,13 +137,13 @@ def test_a_step_without_a_default_for_what_parking_reads_is_refused():
 
 
 def test_a_step_that_reads_what_no_earlier_step_wrote_is_refused():
-    """Removing reserve_stock leaves cancel_order and charge_payment reading $.reservation:
+    """Removing reserve_stock leaves cancel_order and authorize_payment reading $.reservation:
     refused at generation, not a States.Runtime failure of every checkout."""
-    create, charge, confirm = CREATE_ORDER, CHARGE_PAYMENT, CONFIRM_ORDER
+    create, charge, confirm = CREATE_ORDER, AUTHORIZE_PAYMENT, CONFIRM_ORDER
     with pytest.raises(SpecificationError, match=r"CancelOrder reads \$\.reservation"):
         build(_with(steps=(create, charge, confirm)))  # type: ignore[arg-type]
     reserve_after_charge = (create, charge, RESERVE_STOCK, confirm)
-    with pytest.raises(SpecificationError, match=r"ChargePayment reads \$\.reservation"):
+    with pytest.raises(SpecificationError, match=r"AuthorizePayment reads \$\.reservation"):
         build(_with(steps=reserve_after_charge))  # type: ignore[arg-type]
 
 
@@ -156,7 +156,7 @@ def test_only_the_last_compensation_of_the_rollback_may_record_the_others():
         RESERVE_STOCK,
         compensation=dataclasses.replace(RESERVE_STOCK.compensation, records_compensations=True),
     )
-    steps = (CREATE_ORDER, recording_release, CHARGE_PAYMENT, CONFIRM_ORDER)
+    steps = (CREATE_ORDER, recording_release, AUTHORIZE_PAYMENT, CONFIRM_ORDER)
     with pytest.raises(SpecificationError, match="only the last compensation"):
         build(_with(steps=steps))  # type: ignore[arg-type]
 
@@ -187,4 +187,4 @@ def test_a_recorded_compensation_without_a_status_is_refused():
         compensation=dataclasses.replace(RESERVE_STOCK.compensation, result={"n": "$.Payload.n"}),
     )
     with pytest.raises(SpecificationError, match="ReleaseStock must keep `status`"):
-        build(_with(steps=(CREATE_ORDER, silent, CHARGE_PAYMENT, CONFIRM_ORDER)))  # type: ignore[arg-type]
+        build(_with(steps=(CREATE_ORDER, silent, AUTHORIZE_PAYMENT, CONFIRM_ORDER)))  # type: ignore[arg-type]

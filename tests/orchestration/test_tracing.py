@@ -33,9 +33,9 @@ DOCUMENTS = [
     {"id": "api", "trace_id": TRACE, "name": "checkout-api/test", "start_time": 1.0,
      "end_time": 1.5},
     *step_segment("s1", "api", 1.1, "create_order", "action", "ok"),
-    *step_segment("s2", "api", 1.2, "charge_payment", "action", "business_error",
+    *step_segment("s2", "api", 1.2, "authorize_payment", "action", "business_error",
                   {"type": "PaymentDeclinedError", "message": "card declined"}),
-    *step_segment("s3", "api", 1.3, "refund_payment", "compensation", "ok"),
+    *step_segment("s3", "api", 1.3, "void_payment", "compensation", "ok"),
     *step_segment("s4", "api", 1.4, "cancel_order", "compensation", "ok"),
 ]  # fmt: skip
 
@@ -58,7 +58,7 @@ def test_the_tree_nests_steps_under_the_api_call_in_time_order():
 
     assert root.name == "checkout-api/test"
     assert [child.name for child in root.children] == [
-        "fn-create_order", "fn-charge_payment", "fn-refund_payment", "fn-cancel_order",
+        "fn-create_order", "fn-authorize_payment", "fn-void_payment", "fn-cancel_order",
     ]  # fmt: skip
 
 
@@ -70,7 +70,7 @@ def test_on_aws_the_trace_is_found_by_the_order_id_annotation():
     assert trace is not None
     assert xray.summary_calls[0]["FilterExpression"] == 'annotation.order_id = "ord-1"'
     assert [s.step for s in trace.steps] == [
-        "create_order", "charge_payment", "refund_payment", "cancel_order",
+        "create_order", "authorize_payment", "void_payment", "cancel_order",
     ]  # fmt: skip
 
 
@@ -80,10 +80,10 @@ def test_the_rendering_marks_the_failed_step_and_the_compensations():
 
     printed = render(trace)
 
-    assert "✗ action charge_payment" in printed
+    assert "✗ action authorize_payment" in printed
     assert "PaymentDeclinedError: card declined   <- the failed step" in printed
-    assert "↩ compensation refund_payment" in printed
-    assert printed.endswith("compensations: refund_payment ok, cancel_order ok")
+    assert "↩ compensation void_payment" in printed
+    assert printed.endswith("compensations: void_payment ok, cancel_order ok")
 
 
 def test_an_order_in_no_trace_is_not_found():

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from orchestration.definition import load_definition
 from orchestration.spec import SAGA, function_slug
 from orchestration.steps import STEPS, rollback_of
+from tests.saga.conftest import SagaRig
 
 pytestmark = pytest.mark.saga
 
@@ -395,7 +396,7 @@ def test_a_confirmation_that_hangs_after_landing_is_replayed_not_voided(catalog)
     assert catalog.order("order-1000")["status"] == "CONFIRMED"
 
 
-# --- after the pivot: the capture is retried, never compensated, and parks when it cannot finish ---
+# --- after the pivot: the capture is retried, never compensated, parks when it cannot finish ---
 
 
 def test_a_capture_that_fails_transiently_is_retried_and_captures_once(catalog):
@@ -438,7 +439,8 @@ def test_a_capture_that_keeps_failing_parks_the_confirmed_order_with_the_hold_ke
     assert [p["status"] for p in catalog.payments()] == ["AUTHORIZED"]
     [held] = authorizations(catalog)
     assert held.settled_by is None, "the hold is kept for the operator's capture"
-    assert captures(catalog) == [] and voids(catalog) == []
+    assert captures(catalog) == []
+    assert voids(catalog) == []
     detail = assert_one_event(catalog, "CheckoutFailed", "order-1000")
     assert detail["stuck_step"] == "capture_payment"
 
@@ -457,7 +459,7 @@ def test_a_capture_the_provider_refuses_parks_at_once_never_rolls_back(catalog):
     assert compensations_in_order(catalog) == []
 
 
-def late_authorization(saga) -> dict[str, Any]:
+def late_authorization(saga: SagaRig) -> dict[str, Any]:
     """The authorization of order-1000 delivered again, after the saga ended (a late retry)."""
     return saga.invoke_task(
         "authorize_payment",
@@ -502,7 +504,8 @@ def test_a_late_authorization_that_never_reached_the_provider_is_refused_by_the_
     assert result.status == "SUCCEEDED"
     assert catalog.order("order-1000")["status"] == "CANCELLED"
     [payment] = catalog.payments()
-    assert payment["status"] == "VOIDED" and "amount" not in payment  # the tombstone
+    assert payment["status"] == "VOIDED"
+    assert "amount" not in payment  # the tombstone
     late = late_authorization(catalog)
     assert late["errorType"] == "AlreadyCompensatedError"
     assert catalog.provider_journal() == []

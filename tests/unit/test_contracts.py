@@ -12,7 +12,7 @@ from shared.contracts import (
     MAX_LINES_PER_ORDER,
     MAX_QUANTITY_PER_LINE,
     MAX_SKUS_PER_LOOKUP,
-    ChargePaymentInput,
+    AuthorizePaymentInput,
     CreateOrderInput,
     GetProductsInput,
     GetProductsOutput,
@@ -139,7 +139,7 @@ def test_a_unit_price_must_be_integer_minor_units():
             id="create-order",
         ),
         pytest.param(
-            ChargePaymentInput,
+            AuthorizePaymentInput,
             charge([priced_line("SKU-A"), priced_line("SKU-A")]),
             id="charge",
         ),
@@ -181,7 +181,7 @@ def test_a_charge_holds_at_most_max_lines():
     lines = [priced_line(f"SKU-{n}") for n in range(MAX_LINES_PER_ORDER + 1)]
 
     with pytest.raises(ValidationError, match="lines"):
-        ChargePaymentInput.model_validate(charge(lines))
+        AuthorizePaymentInput.model_validate(charge(lines))
 
 
 # --- closed models ------------------------------------------------------------------------------
@@ -249,8 +249,8 @@ def test_order_id_shape(order_id, valid):
     ("fault", "kept"),
     [
         ("inventory.reserve", "inventory.reserve=business"),
-        ("order.cancel = transient * 3 ;payment.charge", "order.cancel=transient*3; "
-         "payment.charge=business"),
+        ("order.cancel = transient * 3 ;payment.authorize", "order.cancel=transient*3; "
+         "payment.authorize=business"),
     ],
 )  # fmt: skip
 def test_a_fault_schedule_is_kept_in_its_canonical_form(fault, kept):

@@ -17,11 +17,11 @@ from shared.faults import (
 
 def test_the_example_of_the_docs_parses():
     schedule = parse_schedule(
-        "payment.charge=crash_after_commit; inventory.release=transient*3; order.confirm=timeout"
+        "payment.authorize=crash_after_commit; inventory.release=transient*3; order.confirm=timeout"
     )
 
     assert schedule == {
-        "payment.charge": Fault(FaultKind.CRASH_AFTER_COMMIT, 1),
+        "payment.authorize": Fault(FaultKind.CRASH_AFTER_COMMIT, 1),
         "inventory.release": Fault(FaultKind.TRANSIENT, 3),
         "order.confirm": Fault(FaultKind.TIMEOUT, 1),
     }
@@ -42,10 +42,10 @@ def test_a_counted_fault_applies_to_its_first_attempts_only():
 
 
 def test_the_canonical_form_is_sorted_and_round_trips():
-    text = "order.cancel=duplicate*2;order.create ;  payment.refund = crash_before_commit"
+    text = "order.cancel=duplicate*2;order.create ;  payment.void = crash_before_commit"
 
     assert normalize(text) == (
-        "order.cancel=duplicate*2; order.create=business; payment.refund=crash_before_commit*1"
+        "order.cancel=duplicate*2; order.create=business; payment.void=crash_before_commit*1"
     )
     assert normalize(normalize(text)) == normalize(text)
     assert canonical(parse_schedule(normalize(text))) == normalize(text)

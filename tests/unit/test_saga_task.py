@@ -288,7 +288,7 @@ def test_the_named_fault_is_ignored_in_production(stage):
     assert result["order_id"] == ORDER
 
 
-@pytest.mark.parametrize("fault", [None, "payment.charge", "inventory.release"])
+@pytest.mark.parametrize("fault", [None, "payment.authorize", "inventory.release"])
 def test_a_fault_naming_another_operation_is_not_raised_here(fault):
     # Given a payload naming no fault, or another step's fault
     logic = SpyLogic()

@@ -50,12 +50,12 @@ def test_cancels_a_pending_order_with_the_reason_of_the_failure(pending_order):
 
 
 def test_cancel_records_what_was_reserved_and_what_the_rollback_did(pending_order):
-    # Given the payment was refunded and the stock released before this, the last compensation
+    # Given the payment was voided and the stock released before this, the last compensation
     event = {
         **cancel_event(error="PaymentDeclinedError"),
         "total": TOTAL,
         "compensations": {
-            "refund_payment": {"status": "NOTHING_CHARGED", "refunded_now": False},
+            "void_payment": {"status": "VOIDED", "voided_now": False},
             "release_stock": {"status": "RELEASED", "released_now": True},
             "ship_parcel": None,  # a compensation whose step never started
         },
@@ -68,7 +68,7 @@ def test_cancel_records_what_was_reserved_and_what_the_rollback_did(pending_orde
     stored = stored_order()
     assert (stored["total_amount"], stored["currency"]) == (TOTAL["amount"], TOTAL["currency"])
     assert stored["compensations"] == [
-        {"operation": "refund_payment", "status": "NOTHING_CHARGED"},
+        {"operation": "void_payment", "status": "VOIDED"},
         {"operation": "release_stock", "status": "RELEASED"},
     ]
 
