@@ -40,6 +40,7 @@ FAULTS = [
     "payment.authorize=duplicate; inventory.reserve=duplicate", "order.confirm",
     "order.cancel=crash_before_commit*2; payment.authorize=transient*4",
     "order.confirm=timeout", "payment.authorize=transient*2",
+    "payment.capture=crash_after_commit", "payment.capture=transient*3; payment.authorize=timeout",
 ]  # fmt: skip
 
 
