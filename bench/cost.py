@@ -56,9 +56,9 @@ SCENARIOS = [
     Scenario("out of stock", [{"sku": "SKU-RARE", "quantity": 2}], expect="CANCELLED"),
     Scenario("confirm fails", [{"sku": "SKU-MUG", "quantity": 1}], fault="order.confirm",
              expect="CANCELLED"),
-    # declined, then the refund keeps failing: parked for an operator
+    # declined, then the void keeps failing: parked for an operator
     Scenario("parked", [{"sku": "SKU-MUG", "quantity": 1}], "tok_chargeDeclined",
-             fault="payment.refund", expect="FAILED"),
+             fault="payment.void", expect="FAILED"),
 ]  # fmt: skip
 
 

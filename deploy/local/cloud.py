@@ -163,8 +163,10 @@ Try it (each answers 202 with an order_id; then GET {api}/checkouts/<order_id>):
   {post} -d '{body}"payment_token":"tok_visa"}}'
   # a declined card -> CANCELLED, stock released
   {post} -d '{body}"payment_token":"tok_chargeDeclined"}}'
-  # a confirmation that fails -> refunded, released, CANCELLED
+  # a confirmation that fails -> authorization voided (no money moved), released, CANCELLED
   {post} -H 'X-Checkout-Fault: order.confirm' -d '{body}"payment_token":"tok_visa"}}'
+  # a capture that keeps failing after the confirmation -> FAILED, parked, the order CONFIRMED
+  {post} -H 'X-Checkout-Fault: payment.capture=transient*9' -d '{body}"payment_token":"tok_visa"}}'
 
 Press Ctrl-C to stop.
 """
