@@ -1,7 +1,7 @@
 """Operator commands for parked checkouts, locally (the running `make run`) or with `--aws`.
 
     checkout parked [--json]                 every parked checkout: why, and what it still holds
-    checkout retry ORDER_ID [--no-wait]      run its rollback (or its pivot) again
+    checkout retry ORDER_ID [--no-wait]      run its rollback again, or its pivot and capture
 
 `retry` goes through the reconciler's own code: it starts a recovery execution of the saga for the
 order, resuming where the parked execution stopped, so the saga's retries, parking, events and
