@@ -37,7 +37,7 @@ def add_parser(commands: Any) -> None:
 
     retry = commands.add_parser(
         "retry",
-        help="run a parked checkout's rollback (or confirmation) again",
+        help="run a parked checkout's rollback again, or its confirmation and capture",
         description="Retry a parked checkout through a recovery execution of the saga.",
     )
     retry.add_argument("order_id")
