@@ -109,6 +109,14 @@ SCENARIOS = (
 # --- HTTP --------------------------------------------------------------------------------------
 
 
+def _ended(steps: list[dict[str, Any]]) -> bool:
+    """The timeline reached an ending: nothing running, and the last step published the ending's
+    event or parked the checkout."""
+    if not steps or any(step.get("outcome") == "running" for step in steps):
+        return False
+    return steps[-1].get("phase") in ("event", "operator")
+
+
 class ApiUnreachableError(Exception):
     """Nothing answers at the API's address (or the connection broke)."""
 
@@ -315,11 +323,22 @@ class Demo:
             time.sleep(POLL_SECONDS)
         self.say(f" {time.monotonic() - started:.1f} s")
         if view is not None and view.get("status") != "PENDING":
-            # Polling reads the order's status; the step timeline is read once, at the end.
+            view = self.timeline(path, started) or view
+        return view, last_error
+
+    def timeline(self, path: str, started: float) -> dict[str, Any] | None:
+        """Polling reads the order's status; the step timeline is read at the end, until the saga
+        has ended: the order reads CONFIRMED from the pivot on, while the capture still runs."""
+        view: dict[str, Any] | None = None
+        while True:
             reply = self.client.call("GET", f"{path}?view=steps")
             if reply.status == 200 and isinstance(reply.body, dict):
                 view = reply.body
-        return view, last_error
+                if _ended(view.get("steps") or []):
+                    return view
+            if time.monotonic() - started >= self.timeout:
+                return view
+            time.sleep(POLL_SECONDS)
 
     def steps(self, steps: list[dict[str, Any]]) -> None:
         if not steps:
