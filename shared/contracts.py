@@ -173,7 +173,7 @@ class GetOrderInput(Contract):
 
 
 class CompensationDone(Contract):
-    operation: str  # e.g. refund_payment
+    operation: str  # e.g. void_payment
     status: str  # what it reported: its record's state after it ran
 
 

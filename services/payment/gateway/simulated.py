@@ -51,6 +51,12 @@ TOKEN_DECLINED = "tok_chargeDeclined"
 TOKEN_PROVIDER_DOWN = "tok_providerDown"
 
 
+# The prefix of the id each operation hands back, as a real provider's ids say what they name.
+_PREFIXES: dict[Operation, str] = {
+    "authorize": "pi_", "capture": "ca_", "void": "vo_", "refund": "re_",
+}  # fmt: skip
+
+
 def _reference(prefix: str, idempotency_key: str) -> str:
     return prefix + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
 
@@ -110,7 +116,10 @@ class SimulatedPaymentProvider:
                 # Never echo the token: messages end up in logs, traces and stored records.
                 raise PaymentDeclinedError("unknown test token")
             entry = JournalEntry(
-                "authorize", idempotency_key, _reference("pi_", idempotency_key), amount
+                "authorize",
+                idempotency_key,
+                _reference(_PREFIXES["authorize"], idempotency_key),
+                amount,
             )
             # Another process (or the void's tombstone) may have taken the key since our read.
             return self._replayed_authorization(self._ledger.record_if_new(entry), amount)
@@ -126,7 +135,10 @@ class SimulatedPaymentProvider:
             if held is None:
                 # Nothing held yet: take the authorization's key so a late one is refused.
                 tombstone = JournalEntry(
-                    "void", authorization_key, _reference("vo_", authorization_key), None
+                    "void",
+                    authorization_key,
+                    _reference(_PREFIXES["void"], authorization_key),
+                    None,
                 )
                 held = self._ledger.record_if_new(tombstone)
             if held.is_tombstone:
@@ -139,14 +151,7 @@ class SimulatedPaymentProvider:
                 raise PaymentAlreadyCapturedError(
                     f"authorization {authorization.reference} was captured; it cannot be voided"
                 )
-            entry = JournalEntry(
-                "void",
-                idempotency_key,
-                _reference("vo_", idempotency_key),
-                authorization.amount,
-                parent_key=authorization_key,
-            )
-            kept = self._ledger.record_if_new(entry)
+            kept = self._record_settling("void", idempotency_key, authorization_key, held.amount)
             return VoidResult(voided=True, void_id=kept.reference)
 
     @tracer.capture_method(capture_response=False)
@@ -170,14 +175,7 @@ class SimulatedPaymentProvider:
                     f"authorization {authorization.reference} was already settled by a "
                     f"{settled.settled_as}"
                 )
-            entry = JournalEntry(
-                "capture",
-                idempotency_key,
-                _reference("ca_", idempotency_key),
-                amount,
-                parent_key=authorization_key,
-            )
-            kept = self._ledger.record_if_new(entry)
+            kept = self._record_settling("capture", idempotency_key, authorization_key, amount)
             return CaptureResult(capture_id=kept.reference, amount=amount)
 
     @tracer.capture_method(capture_response=False)
@@ -197,15 +195,23 @@ class SimulatedPaymentProvider:
             settled = self._ledger.settle(capture_key, idempotency_key, "refund")
             if settled.settled_by != idempotency_key:
                 raise IdempotencyConflictError("the capture was already refunded under another key")
-            entry = JournalEntry(
-                "refund",
-                idempotency_key,
-                _reference("re_", idempotency_key),
-                amount,
-                parent_key=capture_key,
-            )
-            kept = self._ledger.record_if_new(entry)
+            kept = self._record_settling("refund", idempotency_key, capture_key, amount)
             return RefundResult(refund_id=kept.reference, amount=amount)
+
+    def _record_settling(
+        self, operation: Operation, idempotency_key: str, parent_key: str, amount: Money | None
+    ) -> JournalEntry:
+        """Record what settled `parent_key` (after the settle, so a crash in between is retried
+        with the same key: the settle admits its own key again)."""
+        prefix = _PREFIXES[operation]
+        entry = JournalEntry(
+            operation,
+            idempotency_key,
+            _reference(prefix, idempotency_key),
+            amount,
+            parent_key=parent_key,
+        )
+        return self._ledger.record_if_new(entry)
 
     @staticmethod
     def _replayed_authorization(done: JournalEntry, amount: Money) -> AuthorizationResult:
