@@ -19,10 +19,12 @@ import sys
 from typing import Any
 
 from orchestration.spec import (
+    ACTION_RETRY,
     BOOKKEEPING_RETRY,
     FINISH_RETRY,
     SAGA,
     THROTTLE_RETRY,
+    Approval,
     Event,
     Operation,
     RetryProfile,
@@ -152,8 +154,55 @@ def _forward(saga: Saga) -> dict[str, dict[str, Any]]:
     for index, step in enumerate(saga.steps):
         following = saga.steps[index + 1].state if index + 1 < len(saga.steps) else None
         next_state = following or CONFIRMED
-        states[step.state] = _step_state(saga, index, step, next_state)
+        if step.approval is None:
+            states[step.state] = _step_state(saga, index, step, next_state)
+            continue
+        choice = step.approval.choice_state(step)
+        states[step.state] = _step_state(saga, index, step, choice)
+        states.update(_approval(saga, index, step, step.approval, next_state))
     return states
+
+
+def _approval(
+    saga: Saga, index: int, step: Step, approval: Approval, next_state: str
+) -> dict[str, dict[str, Any]]:
+    """Ask whether the step's result needs the customer's approval; if so wait for it on a task
+    token, for as long as the result says the approval stays valid."""
+    rollback = _rollback_after(saga, index)
+    path, value = approval.needed_when
+    wait = _task(
+        saga,
+        f"Step {index + 1}, approval ({approval.service}): {approval.wait.comment}",
+        approval.wait,
+        # The function only records the token: retry what failed it. Never a timeout: that is
+        # the customer not answering, and it ends the wait.
+        [_retry([THROTTLED], THROTTLE_RETRY), _transient(ACTION_RETRY, waiting=True)],
+        [
+            _catch(["States.Timeout"], "$.failure", approval.timed_out_state),
+            _catch(["States.ALL"], "$.failure", rollback),
+        ],
+        next_state,
+    )
+    wait["Resource"] = f"{LAMBDA}.waitForTaskToken"
+    wait["Parameters"]["Payload"]["task_token.$"] = "$$.Task.Token"
+    del wait["TimeoutSeconds"]
+    wait["TimeoutSecondsPath"] = approval.timeout_path
+    return {
+        approval.choice_state(step): {
+            "Type": "Choice",
+            "Comment": f"Does the result of {step.state} need the customer's approval?",
+            "Choices": [{"Variable": path, "StringEquals": value, "Next": approval.state}],
+            "Default": next_state,
+        },
+        approval.state: wait,
+        approval.timed_out_state: {
+            "Type": "Pass",
+            "Comment": "Nobody answered in time: roll back, with a failure that says so.",
+            "Result": {"Error": approval.timed_out, "Cause": approval.timed_out_cause},
+            "ResultPath": "$.failure",
+            "Next": rollback,
+        },
+    }
 
 
 def _step_state(saga: Saga, index: int, step: Step, next_state: str) -> dict[str, Any]:
@@ -173,10 +222,12 @@ def _step_state(saga: Saga, index: int, step: Step, next_state: str) -> dict[str
     return _task(saga, comment, step.action, retries, catches, next_state)
 
 
-def _transient(profile: RetryProfile) -> dict[str, Any]:
+def _transient(profile: RetryProfile, waiting: bool = False) -> dict[str, Any]:
     names = list(TRANSIENT_ERRORS)
     if profile is not FINISH_RETRY:  # an action's throttles have a retrier of their own
         names.remove(THROTTLED)
+    if waiting:  # a wait's timeout is the answer that never came, not an error to retry
+        names.remove("States.Timeout")
     return _retry(names, profile)
 
 
@@ -232,8 +283,8 @@ def _parking(saga: Saga) -> dict[str, dict[str, Any]]:
     states[PARK] = {
         "Type": "Task",
         "Comment": (
-            "A compensation failed after all its retries: park the order for an operator, never "
-            "drop it."
+            "A compensation, the pivot or a step after it could not finish: park the order for an "
+            "operator, never drop it."
         ),
         "Resource": "arn:aws:states:::dynamodb:putItem",
         "Parameters": {"TableName": "${ParkedCheckoutsTableName}", "Item": item},
@@ -362,10 +413,26 @@ def _validate(saga: Saga) -> None:
                 "result (a rollback that parks before it runs reads it)"
             )
     _check_recording(saga)
-    keys = [operation.result_key for _, operation in saga.operations()]
+    _check_approvals(saga)
+    _check_payloads(saga)
+
+
+def _check_approvals(saga: Saga) -> None:
+    """Each operation keeps its own result, except a wait: the approved result is its step's."""
+    waits = {approval.wait.name for _, approval in saga.approvals}
+    keys = [op.result_key for _, op in saga.operations() if op.name not in waits]
     if len(keys) != len(set(keys)):
         raise SpecificationError(f"two operations keep their result under one key: {keys}")
-    _check_payloads(saga)
+    for step, approval in saga.approvals:
+        if step.kind is not StepKind.COMPENSATABLE:
+            raise SpecificationError(
+                f"{step.state}: only a compensatable step can wait for approval"
+            )
+        if approval.wait.result_key != step.action.result_key:
+            raise SpecificationError(
+                f"{approval.state} must keep its result under {step.action.result_key!r}: the "
+                "approved result replaces the step's"
+            )
 
 
 def _check_recording(saga: Saga) -> None:
@@ -393,10 +460,14 @@ def _check_payloads(saga: Saga) -> None:
         written = set(saga.inputs) | {done.action.result_key for done in saga.steps[:index]}
         rollback = written | defaults
         compensation = step.compensation.payload if step.compensation else {}
-        for state, payload, readable in (
+        checks = [
             (step.state, step.action.payload, written),
             (step.compensation_state, compensation, rollback),
-        ):
+        ]
+        if step.approval is not None:  # it waits on what its step wrote
+            own = written | {step.action.result_key}
+            checks.append((step.approval.state, step.approval.wait.payload, own))
+        for state, payload, readable in checks:
             for path in _read_paths(payload) - readable:
                 raise SpecificationError(
                     f"{state} reads $.{path}, which no input and no step before it writes"

@@ -58,11 +58,41 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """The customer may have to approve a step's result before the saga goes on (3-D Secure).
+
+    When the step's kept result says so (`needed_when`), the saga waits on a task token: `wait`
+    is invoked with `.waitForTaskToken` (its function keeps the token), and whoever receives the
+    customer's answer completes the task with the step's result, or fails it with the step's
+    business error. No answer within the seconds at `timeout_path` fails it as `timed_out`. Any
+    failure rolls back like a failure of the step itself (its compensation included)."""
+
+    service: str  # whose function waits and keeps the token
+    wait: Operation  # its result replaces the step's (same `result_key`)
+    needed_when: tuple[str, str]  # (JSONPath in the saga state, value) that asks for approval
+    timeout_path: str  # JSONPath of the seconds to wait: the provider says how long it is valid
+    timed_out: str  # the failure's Error (and reason code) when nobody answers in time
+    timed_out_cause: str
+
+    @property
+    def state(self) -> str:
+        return state_name(self.wait.name)
+
+    def choice_state(self, step: Step) -> str:
+        return f"{step.state}NeedsApproval"
+
+    @property
+    def timed_out_state(self) -> str:
+        return f"{self.state}TimedOut"
+
+
+@dataclass(frozen=True)
 class Step:
     service: str
     kind: StepKind
     action: Operation
     compensation: Operation | None = None
+    approval: Approval | None = None
     # The saga state's default for the action's result, set before anything runs, so every later
     # path exists whichever step failed (None: nothing downstream reads it before it is set).
     default: dict[str, Any] | None = None
@@ -161,11 +191,22 @@ class Saga:
         """The operations a fault schedule may name: every Lambda operation of the saga."""
         return [operation.fault for _, operation in self.operations()]
 
-    def operations(self) -> list[tuple[Step, Operation]]:
-        """Every Lambda operation of the saga: actions in order, then the compensations."""
-        found = [(step, step.action) for step in self.steps]
-        found += [(step, step.compensation) for step in self.compensatable if step.compensation]
+    def operations(self) -> list[tuple[str, Operation]]:
+        """Every Lambda operation of the saga, with its service: actions in order (each with the
+        approval it may wait for), then the compensations."""
+        found: list[tuple[str, Operation]] = []
+        for step in self.steps:
+            found.append((step.service, step.action))
+            if step.approval is not None:
+                found.append((step.approval.service, step.approval.wait))
+        found += [
+            (step.service, step.compensation) for step in self.compensatable if step.compensation
+        ]
         return found
+
+    @property
+    def approvals(self) -> list[tuple[Step, Approval]]:
+        return [(step, step.approval) for step in self.steps if step.approval is not None]
 
 
 CREATE_ORDER = Step(
@@ -235,7 +276,13 @@ AUTHORIZE_PAYMENT = Step(
             "lines": "$.reservation.lines",
             "amount": "$.reservation.total",
         },
-        result={"charge_id": "$.Payload.charge_id", "amount": "$.Payload.amount"},
+        result={
+            "status": "$.Payload.status",
+            "charge_id": "$.Payload.charge_id",
+            "amount": "$.Payload.amount",
+            "next_action": "$.Payload.next_action",
+            "approval_seconds": "$.Payload.approval_seconds",
+        },
         result_key="payment",
     ),
     compensation=Operation(
@@ -250,6 +297,29 @@ AUTHORIZE_PAYMENT = Step(
         result_key="void",
     ),
     default={"charge_id": None},
+    approval=Approval(
+        service="order",
+        wait=Operation(
+            name="await_payment_approval",
+            fault="order.await_approval",
+            comment=(
+                "the card needs the customer's approval (3-D Secure): the order shows the "
+                "provider's next action and keeps the task token; the provider's signed webhook "
+                "answers through the API, with the authorization or the decline."
+            ),
+            payload={"next_action": "$.payment.next_action"},
+            result={
+                "status": "$.status",
+                "charge_id": "$.charge_id",
+                "amount": "$.amount",
+            },
+            result_key="payment",
+        ),
+        needed_when=("$.payment.status", "REQUIRES_ACTION"),
+        timeout_path="$.payment.approval_seconds",
+        timed_out="PaymentApprovalTimedOut",
+        timed_out_cause="the customer did not approve the payment in time",
+    ),
 )
 
 CONFIRM_ORDER = Step(

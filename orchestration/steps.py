@@ -31,6 +31,8 @@ def _steps(saga: Saga) -> dict[str, StepInfo]:
     steps = {
         step.state: StepInfo(step.service, step.action.name, Phase.ACTION) for step in saga.steps
     }
+    for _, approval in saga.approvals:  # the wait for the customer: part of its step's action
+        steps[approval.state] = StepInfo(approval.service, approval.wait.name, Phase.ACTION)
     for step in reversed(saga.compensatable):
         if step.compensation is not None and step.compensation_state is not None:
             steps[step.compensation_state] = StepInfo(
@@ -84,6 +86,13 @@ def _resume_lanes(saga: Saga) -> dict[str, Lane | None]:
             # Once the execution is dead nothing more can land, except what was in flight, and a
             # compensation leaves a tombstone that refuses it: roll everything back.
             lanes[step.state] = Lane.COMPENSATE
+            if step.approval is not None:  # its answer can no longer land: the token died too
+                for state in (
+                    step.approval.choice_state(step),
+                    step.approval.state,
+                    step.approval.timed_out_state,
+                ):
+                    lanes[state] = Lane.COMPENSATE
         else:  # the pivot was scheduled: it may have landed, so never roll back blindly
             lanes[step.state] = Lane.CONFIRM
             lanes[f"{step.state}{'Uncertain' if step.kind is StepKind.PIVOT else 'Stuck'}"] = (
@@ -177,7 +186,8 @@ def held_after_parking(stuck_step: str) -> Held:
 
 def rollback_of(state: str, saga: Saga = SAGA) -> list[str]:
     """The compensation states a failure of `state` runs, newest first (its own included)."""
-    index = [step.state for step in saga.steps].index(state)
+    waits = {approval.state: step.state for step, approval in saga.approvals}
+    index = [step.state for step in saga.steps].index(waits.get(state, state))
     return [
         step.compensation_state
         for step in reversed(saga.steps[: index + 1])

@@ -32,16 +32,15 @@ def ssm_reference(service: str, operation: str) -> str:
 
 def _substitutions(saga: Saga, indent: str) -> list[str]:
     return [
-        f"{indent}{function_placeholder(operation.name)}: "
-        f"{ssm_reference(step.service, operation.name)}"
-        for step, operation in saga.operations()
+        f"{indent}{function_placeholder(operation.name)}: {ssm_reference(service, operation.name)}"
+        for service, operation in saga.operations()
     ]
 
 
 def _invoke_resources(saga: Saga, indent: str) -> list[str]:
     return [
-        f"{indent}- {ssm_reference(step.service, operation.name)}"
-        for step, operation in saga.operations()
+        f"{indent}- {ssm_reference(service, operation.name)}"
+        for service, operation in saga.operations()
     ]
 
 

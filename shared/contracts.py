@@ -7,7 +7,7 @@ strict (no "2" for 2) and forbid unknown fields, so a drift between the state ma
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -37,6 +37,10 @@ FaultSchedule = Annotated[str, AfterValidator(normalize)]
 Attempt = Annotated[int, Field(ge=0, le=1_000)]  # $$.State.RetryCount of the task
 Reason = Annotated[str, StringConstraints(max_length=1_000)]
 ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Step Functions task tokens are up to 1,024 characters (moto's are UUIDs).
+TaskToken = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^(https?://|/)")]
+MAX_WEBHOOK_BYTES = 64 * 1024
 
 
 class Contract(BaseModel):
@@ -177,6 +181,15 @@ class CompensationDone(Contract):
     status: str  # what it reported: its record's state after it ran
 
 
+class NextAction(Contract):
+    """What the customer must do before the checkout can go on: approve (or decline) the payment
+    at the provider. Plain links: a GET shows the provider's page, a POST answers."""
+
+    type: Literal["approve_payment"] = "approve_payment"
+    approve_url: Url
+    decline_url: Url
+
+
 class OrderSummary(Contract):
     """An order as the checkout status API reads it (timestamps in ISO 8601, UTC)."""
 
@@ -188,6 +201,7 @@ class OrderSummary(Contract):
     compensations: list[CompensationDone]  # the rollback's, before the order was cancelled
     created_at: str
     updated_at: str
+    next_action: NextAction | None = None  # while PENDING and waiting for the customer
 
 
 class GetOrderOutput(Contract):
@@ -266,9 +280,68 @@ class AuthorizePaymentInput(TaskInput):
 
 class AuthorizePaymentOutput(Contract):
     order_id: OrderId
-    status: str
+    status: str  # AUTHORIZED, or REQUIRES_ACTION: the customer must approve it first
     charge_id: str  # the authorization's id: the payment the capture later settles
     amount: Money
+    next_action: NextAction | None = None  # when REQUIRES_ACTION
+    approval_seconds: int | None = None  # when REQUIRES_ACTION: how long the saga waits
+
+
+class PaymentApproval(Contract):
+    """What completes the saga's wait for the customer: the authorization, now approved."""
+
+    status: Literal["AUTHORIZED"]
+    charge_id: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Money
+
+
+class AwaitPaymentApprovalInput(TaskInput):
+    next_action: NextAction
+    task_token: TaskToken
+
+
+class AwaitPaymentApprovalOutput(Contract):
+    # Step Functions ignores it (the task ends with the answer); it is for traces and tests.
+    order_id: OrderId
+    status: Literal["WAITING", "ANSWERED"]
+
+
+class AnswerPaymentApprovalInput(Contract):
+    """The customer's answer, from the provider's webhook: invoked by the checkout API."""
+
+    order_id: OrderId
+    approved: bool
+    payment: PaymentApproval | None = None  # required when approved
+    reason: Reason | None = None  # when declined
+
+    @model_validator(mode="after")
+    def _approval_carries_the_payment(self) -> Self:
+        if self.approved and self.payment is None:
+            raise ValueError("an approval carries the approved payment")
+        return self
+
+
+class AnswerPaymentApprovalOutput(Contract):
+    order_id: OrderId
+    delivered: bool  # False: the saga no longer waits (timed out, stopped, answered before)
+
+
+class ReceivePaymentWebhookInput(Contract):
+    """A provider's webhook as the API received it: the raw body (the signature covers its
+    bytes) and the signature header."""
+
+    body: Annotated[str, StringConstraints(max_length=MAX_WEBHOOK_BYTES)]
+    signature: Annotated[str, StringConstraints(max_length=1024)] | None = None
+
+
+class ReceivePaymentWebhookOutput(Contract):
+    # approved / declined: the payment moved (now or at an earlier delivery): tell the saga.
+    # ignored: nothing to tell (another event type, or a payment no longer waiting).
+    # rejected: not from the provider (signature missing, wrong or stale): nothing was read.
+    outcome: Literal["approved", "declined", "ignored", "rejected"]
+    order_id: OrderId | None = None
+    payment: PaymentApproval | None = None
+    reason: Reason | None = None
 
 
 class VoidPaymentInput(TaskInput):

@@ -37,6 +37,21 @@ class LocalCloudConfig:
         default_factory=lambda: Path(os.environ.get("CHECKOUT_STATE_DIR", ROOT / ".local-cloud"))
     )
 
+    # How long a checkout waits for the customer's payment approval: long enough to click.
+    approval_seconds: int = field(
+        default_factory=lambda: int(os.environ.get("CHECKOUT_APPROVAL_SECONDS", "120"))
+    )
+
+    def parameter_overrides(self) -> dict[str, dict[str, str]]:
+        """Template parameters the local cloud sets (per unit), as `sam deploy` would."""
+        return {
+            "payment": {
+                "PaymentApprovalSeconds": str(self.approval_seconds),
+                "SimulatedProviderUrl": self.api_url,  # one gateway serves every stack's API
+                "PaymentWebhookUrl": f"{self.api_url}/payments/webhook",
+            }
+        }
+
     @property
     def aws_endpoint(self) -> str:
         return f"http://{self.host}:{self.aws_port}"

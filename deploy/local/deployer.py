@@ -9,7 +9,9 @@ Resources with no local behaviour (log groups, alarms, IAM, layers...) are liste
 
 from __future__ import annotations
 
+import contextlib
 import re
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,10 @@ def _route_pattern(path: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}/?$")
 
 
+# The secrets each stack reads from SSM SecureString parameters (never from its template).
+LOCAL_SECRETS: dict[str, tuple[str, ...]] = {"payment": ("webhook-signing-secret",)}
+
+
 class LocalDeployer:
     def __init__(self, config: LocalCloudConfig, runtime: LambdaRuntime) -> None:
         self.config = config
@@ -97,6 +103,8 @@ class LocalDeployer:
             name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()
         }
         parameters.update(Project=self.config.project, Stage=self.config.stage)
+        parameters.update(self.config.parameter_overrides().get(unit, {}))
+        self._ensure_secrets(unit)
         physical: dict[str, str] = {}
         attributes: dict[tuple[str, str], str] = {}
         resolver = Resolver(
@@ -156,6 +164,17 @@ class LocalDeployer:
                 Type=props.get("Type", "String"),
                 Overwrite=True,
             )
+
+    def _ensure_secrets(self, unit: str) -> None:
+        """The SecureStrings a stack expects to exist before it is deployed (on AWS an operator
+        creates them: docs/saga.md): locally a random value, made once per local cloud."""
+        for name in LOCAL_SECRETS.get(unit, ()):
+            path = f"/{self.config.project}/{self.config.stage}/{unit}/{name}"
+            with contextlib.suppress(self._ssm.exceptions.ParameterAlreadyExists):
+                self._ssm.put_parameter(
+                    Name=path, Type="SecureString", Value=secrets.token_urlsafe(32),
+                    Overwrite=False,
+                )  # fmt: skip
 
     def _read_ssm(self, name: str) -> str:
         try:

@@ -30,7 +30,11 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from deploy.local.moto_tuning import parse_each_definition_once, share_interpreter_clients
+from deploy.local.moto_tuning import (
+    keep_task_failure_cause,
+    parse_each_definition_once,
+    share_interpreter_clients,
+)
 from deploy.local.runtime import LambdaRuntime
 from deploy.local.serving import BackgroundServer
 from deploy.local.tracing import TraceContext
@@ -195,6 +199,7 @@ class AwsEndpoint(BackgroundServer):
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         share_interpreter_clients(f"http://{host}:{port}")
         parse_each_definition_once()
+        keep_task_failure_cause()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
         app = LambdaInvokeMiddleware(runtime, DomainDispatcherApplication(create_backend_app))
         server: BaseWSGIServer = make_server(

@@ -106,3 +106,27 @@ def on_execution_closed(callback: Callable[[Any], None] | None) -> None:
 
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
     _hooked = True
+
+
+def keep_task_failure_cause() -> None:
+    """moto 5.2's SendTaskFailure drops `cause` (it passes only `error` on), so a decline sent
+    through a task token would reach the rollback without its reason: pass it on, as AWS does.
+    Idempotent; a moto that fixes it is left alone."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.send_task_failure
+    if getattr(original, "_keeps_cause", False):
+        return
+
+    @functools.wraps(original)
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"),
+            error=self._get_param("error"),
+            cause=self._get_param("cause"),
+        )
+        return EmptyResult()
+
+    send_task_failure._keeps_cause = True  # type: ignore[attr-defined]
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]

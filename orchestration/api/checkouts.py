@@ -144,6 +144,11 @@ def _view(order_id: str, order: OrderSummary | None, status: CheckoutStatus) -> 
             for done in (order.compensations if order else [])
         ],
         parked=None,
+        next_action=(
+            order.next_action.model_dump()
+            if order and order.next_action and status == "PENDING"
+            else None
+        ),
     )
 
 

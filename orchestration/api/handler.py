@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -9,12 +10,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from orchestration.api import catalog, checkouts
+from orchestration.api import catalog, checkouts, payments
 from orchestration.api.errors import dependency_unavailable, validation_error
 from orchestration.api.models import MAX_BODY_BYTES, ApiError, CheckoutRequest, IdempotencyKey
 from orchestration.api.settings import get_settings
 from orchestration.spec import SAGA
-from shared.contracts import OrderId, Sku
+from shared.contracts import MAX_WEBHOOK_BYTES, OrderId, ReceivePaymentWebhookInput, Sku
 from shared.errors import DependencyUnavailableError
 from shared.faults import FaultScheduleError, normalize
 from shared.observability import logger, tracer
@@ -22,6 +23,8 @@ from shared.observability import logger, tracer
 FAULT_HEADER = "X-Checkout-Fault"
 FAULT_OPERATIONS = SAGA.fault_names
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The providers' signature headers: the simulated provider's, then Stripe's.
+WEBHOOK_SIGNATURE_HEADERS = ("Webhook-Signature", "Stripe-Signature")
 # The polling hint while a checkout runs: a happy checkout takes well under a second, and every
 # poll costs the shop a status read (docs/decisions.md).
 POLL_AFTER_SECONDS = 1
@@ -127,6 +130,42 @@ def _view_parameter() -> str:
             400, "invalid_parameter", f"view must be one of {', '.join(VIEWS)}, not {view!r}"
         )
     return view
+
+
+@app.post("/payments/webhook")
+def payment_webhook() -> Response[str]:
+    """The payment provider's signed webhook (the customer approved or declined a payment).
+
+    200 once the payment service took it (applied now, applied before, or nothing to apply), so
+    the provider stops redelivering; 400 for one whose signature does not verify (nothing is
+    read or written); 503 when a service is out, so the provider delivers it again later.
+    """
+    raw = app.current_event.body or ""
+    if app.current_event.is_base64_encoded:
+        raw = base64.b64decode(raw).decode("utf-8", errors="replace")
+    if len(raw.encode()) > MAX_WEBHOOK_BYTES:
+        raise ApiError(413, "body_too_large", f"the body exceeds {MAX_WEBHOOK_BYTES} bytes")
+    signature = next(
+        (found for name in WEBHOOK_SIGNATURE_HEADERS if (found := _header(name))), None
+    )
+    settings = get_settings()
+    received = payments.receive_webhook(
+        settings, ReceivePaymentWebhookInput(body=raw, signature=signature)
+    )
+    if received.outcome == "rejected":
+        raise ApiError(400, "invalid_signature", received.reason or "the webhook is not signed")
+    answered = payments.answer_approval(settings, received)
+    if received.order_id is not None:
+        tracer.put_annotation("order_id", received.order_id)
+    return _json(
+        200,
+        {
+            "received": True,
+            "outcome": received.outcome,
+            "order_id": received.order_id,
+            "delivered": answered.delivered if answered is not None else False,
+        },
+    )
 
 
 @app.get("/products")

@@ -101,6 +101,8 @@ class CheckoutView(BaseModel):
     updated_at: str | None
     compensations: list[CompensationView]  # what the rollback undid, newest first
     parked: ParkedView | None
+    # While PENDING and the customer must act (approve the payment): what to show them.
+    next_action: dict[str, str] | None = None
 
 
 class CheckoutStepsView(CheckoutView):

@@ -10,6 +10,10 @@ class CheckoutApiSettings(BaseSettings):
     get_products_function_arn: str
     get_order_function_arn: str  # a checkout's status is its order's
     parked_checkouts_table_name: str  # a parked checkout reads FAILED
+    # The provider's webhook: checked and applied by the payment service, then handed to the
+    # order service, which holds the waiting saga's task token.
+    receive_payment_webhook_function_arn: str
+    answer_payment_approval_function_arn: str
 
 
 @cache

@@ -46,19 +46,19 @@ def test_a_hand_edit_of_the_asl_file_is_caught(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("step", "operation"), SAGA.operations(), ids=lambda x: getattr(x, "name", "")
+    ("service", "operation"), SAGA.operations(), ids=lambda x: getattr(x, "name", "")
 )
-def test_every_operation_has_a_handler_declaring_its_fault_name(step, operation):
-    module = importlib.import_module(f"services.{step.service}.handlers.{operation.name}")
+def test_every_operation_has_a_handler_declaring_its_fault_name(service, operation):
+    module = importlib.import_module(f"services.{service}.handlers.{operation.name}")
     text = inspect.getsource(module)
     assert f'fault_name="{operation.fault}"' in text
     assert f'step="{operation.name}"' in text
 
 
 def test_every_operation_is_a_function_of_its_services_template():
-    for step, operation in SAGA.operations():
-        handlers = {spec.properties["Handler"] for spec in functions(step.service)}
-        assert f"services.{step.service}.handlers.{operation.name}.lambda_handler" in handlers
+    for service, operation in SAGA.operations():
+        handlers = {spec.properties["Handler"] for spec in functions(service)}
+        assert f"services.{service}.handlers.{operation.name}.lambda_handler" in handlers
 
 
 def _state_machine() -> dict[str, Any]:
@@ -74,8 +74,8 @@ def test_the_orchestration_template_wires_exactly_the_specifications_functions()
     machine = _state_machine()
     expected = {
         function_placeholder(operation.name): "{{resolve:ssm:/${Project}/${Stage}/"
-        f"{step.service}/{function_slug(operation.name)}-function/arn}}}}"
-        for step, operation in SAGA.operations()
+        f"{service}/{function_slug(operation.name)}-function/arn}}}}"
+        for service, operation in SAGA.operations()
     }
     wired = {
         name: value["Fn::Sub"]
@@ -89,16 +89,14 @@ def test_the_orchestration_template_wires_exactly_the_specifications_functions()
 
 
 def test_each_service_publishes_the_arn_the_orchestration_reads():
-    for step, operation in SAGA.operations():
+    for service, operation in SAGA.operations():
         parameters = [
             r["Properties"]["Name"]["Fn::Sub"]
-            for r in load_template(step.service)["Resources"].values()
+            for r in load_template(service)["Resources"].values()
             if r["Type"] == "AWS::SSM::Parameter"
         ]
-        path = (
-            f"/${{Project}}/${{Stage}}/{step.service}/{function_slug(operation.name)}-function/arn"
-        )
-        assert path in parameters, f"{step.service} does not publish {path}"
+        path = f"/${{Project}}/${{Stage}}/{service}/{function_slug(operation.name)}-function/arn"
+        assert path in parameters, f"{service} does not publish {path}"
 
 
 def _with(**changes: object) -> object:

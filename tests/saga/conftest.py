@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from moto.awslambda.models import LambdaBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from deploy.local.moto_tuning import parse_each_definition_once
+from deploy.local.moto_tuning import keep_task_failure_cause, parse_each_definition_once
 from orchestration.definition import render_definition
 from orchestration.parked_checkouts import (
     ParkedCheckout,
@@ -115,6 +116,62 @@ class SagaRig:
             return {"errorType": type(error).__name__, "errorMessage": str(error)}
         return result
 
+    def wait_for_next_action(self, order_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The order's next action, once the saga waits for the customer."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [o for o in self.orders() if o["order_id"] == order_id]
+            if found and found[0].get("next_action") and found[0].get("approval_token"):
+                action: dict[str, Any] = found[0]["next_action"]
+                return action
+            time.sleep(0.05)
+        raise AssertionError(f"order {order_id} never waited for an approval")
+
+    def customer_answers(self, order_id: str, approved: bool) -> dict[str, Any]:
+        """The customer clicks Approve or Decline: the simulated provider records it, and its
+        signed webhook reaches the checkout API. The API's answer."""
+        from services.payment.bootstrap import start
+        from services.payment.gateway import simulated_provider
+        from services.payment.logic.keys import authorize_key
+
+        [payment] = [p for p in self.payments() if p["order_id"] == order_id]
+        simulated_provider(start()).answer_approval(
+            authorization_key=authorize_key(order_id),
+            authorization_id=payment["charge_id"],
+            approved=approved,
+        )
+        return self.deliver_webhook(self.signed_webhook(order_id, payment["charge_id"], approved))
+
+    def signed_webhook(
+        self, order_id: str, authorization_id: str, approved: bool, secret: str | None = None
+    ) -> tuple[str, str]:
+        """(body, signature header) of the provider's webhook for this answer."""
+        from services.payment.gateway.webhooks import approval_event, sign
+
+        now = int(time.time())
+        body = approval_event(order_id, authorization_id, approved, now)
+        return body, sign(secret or "saga-test-signing-secret", body, now)
+
+    def deliver_webhook(self, webhook: tuple[str, str]) -> dict[str, Any]:
+        """POST /payments/webhook on the checkout API handler: status and body."""
+        from orchestration.api.handler import lambda_handler
+
+        body, signature = webhook
+        event = {
+            "resource": "/payments/webhook",
+            "path": "/payments/webhook",
+            "httpMethod": "POST",
+            "headers": {"Content-Type": "application/json", "Webhook-Signature": signature},
+            "multiValueHeaders": {},
+            "queryStringParameters": None,
+            "pathParameters": None,
+            "requestContext": {"resourcePath": "/payments/webhook", "httpMethod": "POST"},
+            "body": body,
+            "isBase64Encoded": False,
+        }
+        response = lambda_handler(event, FakeLambdaContext("checkout-api"))
+        return {"status": response["statusCode"], "body": json.loads(response["body"])}
+
     def reconcile(self, execution: str) -> dict[str, Any]:
         """Deliver the execution's status-change event to the reconciler, as EventBridge does."""
         from orchestration.reconciler.handler import lambda_handler
@@ -197,15 +254,39 @@ class SagaRig:
                 )
 
 
+# Seconds the saga waits for the customer's approval here: the timeout test waits this long.
+APPROVAL_SECONDS = 3
+
+
 def _bind_all_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every service of the saga, bound as its template configures it, with its own tables."""
+    """Every service of the saga, bound as its template configures it, with its own tables (and
+    the webhook signing secret its template expects in SSM)."""
     for service in saga_services():
-        bind_service(
-            monkeypatch,
-            settings_loader(service),
-            service_environment(service),
-            service_models(service),
-        )
+        environment = service_environment(service)
+        if service == "payment":
+            environment["PAYMENT_APPROVAL_SECONDS"] = str(APPROVAL_SECONDS)
+            boto3.client("ssm", region_name=REGION).put_parameter(
+                Name=environment["PAYMENT_WEBHOOK_SECRET_PARAMETER"],
+                Type="SecureString",
+                Value="saga-test-signing-secret",
+            )
+        bind_service(monkeypatch, settings_loader(service), environment, service_models(service))
+
+
+def _configure_api(monkeypatch: pytest.MonkeyPatch, state_machine_arn: str) -> None:
+    """The checkout API's environment, for the webhook the customer's answer sends."""
+    from orchestration.api.settings import get_settings
+    from tests.saga.harness import function_arn
+
+    for name, value in {
+        "STATE_MACHINE_ARN": state_machine_arn,
+        "GET_PRODUCTS_FUNCTION_ARN": function_arn("get-products"),
+        "GET_ORDER_FUNCTION_ARN": function_arn("get-order"),
+        "RECEIVE_PAYMENT_WEBHOOK_FUNCTION_ARN": function_arn("receive-payment-webhook"),
+        "ANSWER_PAYMENT_APPROVAL_FUNCTION_ARN": function_arn("answer-payment-approval"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
 
 
 def _configure_reconciler(monkeypatch: pytest.MonkeyPatch, state_machine_arn: str) -> None:
@@ -260,6 +341,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
     monkeypatch.setattr(faults, "effects", InProcessEffects())
     monkeypatch.setattr(retrier_decl, "time", sleeps.module)
     parse_each_definition_once()  # as the local cloud does: one parse serves every execution
+    keep_task_failure_cause()  # as the local cloud does: a declined approval keeps its reason
 
     with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         _bind_all_services(monkeypatch)  # the provider's ledger table is new: an empty journal
@@ -273,6 +355,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
             roleArn="arn:aws:iam::123456789012:role/checkout-saga-test",
         )["stateMachineArn"]
         _configure_reconciler(monkeypatch, arn)
+        _configure_api(monkeypatch, arn)
         yield SagaRig(sfn, arn, dispatcher, sleeps, queue_url, sqs)
         # An execution still running would write into the next test's fresh moto state.
         for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")[

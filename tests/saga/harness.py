@@ -39,11 +39,14 @@ PLACEHOLDER_FOR_FUNCTION = {
 }
 FUNCTIONS = {
     **{
-        function_slug(operation.name): f"services.{step.service}.handlers.{operation.name}"
-        for step, operation in SAGA.operations()
+        function_slug(operation.name): f"services.{service}.handlers.{operation.name}"
+        for service, operation in SAGA.operations()
     },
     "get-products": "services.inventory.handlers.get_products",
     "get-order": "services.order.handlers.get_order",
+    # the provider's webhook, as the checkout API passes it on
+    "receive-payment-webhook": "services.payment.handlers.receive_payment_webhook",
+    "answer-payment-approval": "services.order.handlers.answer_payment_approval",
 }
 
 

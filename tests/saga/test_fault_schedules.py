@@ -46,10 +46,8 @@ _examples = itertools.count()
 OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 # The operations retried as long as a compensation (8 times), then parked if still failing.
 LONG_RETRIED = {
-    operation.fault
-    for step, operation in SAGA.operations()
-    if operation is not step.action or step.kind is not StepKind.COMPENSATABLE
-}
+    step.action.fault for step in SAGA.steps if step.kind is not StepKind.COMPENSATABLE
+} | {step.compensation.fault for step in SAGA.compensatable if step.compensation}
 
 # --- what Hypothesis draws -------------------------------------------------------------------
 

@@ -39,13 +39,22 @@ def service_environment(service: str, prefix: str = "saga") -> dict[str, str]:
             if name in RUNTIME_SET:
                 continue
             reference = value.get("Ref") if isinstance(value, dict) else None
-            if reference in tables:
+            sub = value.get("Fn::Sub") if isinstance(value, dict) else None
+            if isinstance(sub, str):  # a name made of parameters (an SSM path, say)
+                environment[name] = _substitute(sub, parameters)
+            elif reference in tables:
                 environment[name] = f"{prefix}-{service}-{reference}"
             elif reference in parameters:
                 environment[name] = str(parameters[reference].get("Default", ""))
             elif isinstance(value, str):
                 environment[name] = value
     return environment
+
+
+def _substitute(text: str, parameters: dict[str, Any]) -> str:
+    for parameter, spec in parameters.items():
+        text = text.replace(f"${{{parameter}}}", str(spec.get("Default", "")))
+    return text
 
 
 def service_models(service: str) -> list[type[Model]]:

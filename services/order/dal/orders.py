@@ -10,11 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from services.order.dal.records import CompensationAttribute, LineAttribute, OrderRecord
+from services.order.dal.records import (
+    CompensationAttribute,
+    LineAttribute,
+    NextActionAttribute,
+    OrderRecord,
+)
 from services.order.models import Order, OrderStatus
-from shared.contracts import CompensationDone, Money, OrderLine, stored_money
+from shared.contracts import (
+    AnswerPaymentApprovalInput,
+    CompensationDone,
+    Money,
+    NextAction,
+    OrderLine,
+    stored_money,
+)
 from shared.dynamodb import get_or_none, save_if_new, update_if
 
 
@@ -47,6 +60,20 @@ def _to_order(record: OrderRecord) -> Order:
         ],
         created_at=record.created_at,
         updated_at=record.updated_at,
+        next_action=(
+            NextAction(
+                approve_url=record.next_action.approve_url,
+                decline_url=record.next_action.decline_url,
+            )
+            if record.next_action is not None
+            else None
+        ),
+        approval_token=record.approval_token,
+        approval_answer=(
+            AnswerPaymentApprovalInput.model_validate_json(record.approval_answer)
+            if record.approval_answer
+            else None
+        ),
     )
 
 
@@ -130,6 +157,7 @@ def confirm_order(order_id: str, total: Money, charge_id: str) -> None:
             OrderRecord.total_amount.set(total.amount),
             OrderRecord.currency.set(total.currency),
             OrderRecord.charge_id.set(charge_id),
+            OrderRecord.next_action.remove(),
         ],
     )
 
@@ -141,8 +169,56 @@ def cancel_order(order_id: str, cancellation: Cancellation) -> None:
         OrderRecord.reason_code.set(cancellation.reason_code),
         OrderRecord.reason.set(cancellation.reason),
         OrderRecord.compensations.set(_compensation_attributes(cancellation)),
+        OrderRecord.next_action.remove(),
     ]
     if cancellation.total is not None:
         actions.append(OrderRecord.total_amount.set(cancellation.total.amount))
         actions.append(OrderRecord.currency.set(cancellation.total.currency))
     _update_pending(order_id, "cancel order", actions)
+
+
+def _pending_unanswered() -> Condition:
+    pending: Condition = OrderRecord.status == OrderStatus.PENDING.value
+    unanswered: Condition = pending & OrderRecord.approval_answer.does_not_exist()
+    return unanswered
+
+
+def await_approval(order_id: str, task_token: str, next_action: NextAction) -> None:
+    """Show the next action and keep the saga's task token on a PENDING order whose answer has
+    not come; OrderChangedError otherwise (re-read: the answer may be there)."""
+    attribute = NextActionAttribute(  # type: ignore[no-untyped-call]
+        type=next_action.type,
+        approve_url=next_action.approve_url,
+        decline_url=next_action.decline_url,
+    )
+    if not update_if(
+        OrderRecord(order_id),
+        _pending_unanswered(),
+        [
+            OrderRecord.next_action.set(attribute),
+            OrderRecord.approval_token.set(task_token),
+            OrderRecord.updated_at.set(_now()),
+        ],
+        "await payment approval",
+    ):
+        raise OrderChangedError(order_id)
+
+
+def record_approval_answer(order_id: str, answer: AnswerPaymentApprovalInput) -> str | None:
+    """Keep the customer's answer on a PENDING order that has none yet, and stop showing the
+    next action; the task token to complete (None: the wait has not begun). OrderChangedError
+    when the order is no longer PENDING or was answered before (re-read)."""
+    record = OrderRecord(order_id)
+    if not update_if(
+        record,
+        _pending_unanswered(),
+        [
+            OrderRecord.approval_answer.set(answer.model_dump_json()),
+            OrderRecord.next_action.remove(),
+            OrderRecord.updated_at.set(_now()),
+        ],
+        "record payment approval answer",
+    ):
+        raise OrderChangedError(order_id)
+    token: str | None = record.approval_token  # the update returns the item as it now is
+    return token

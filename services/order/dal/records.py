@@ -29,6 +29,12 @@ class CompensationAttribute(MapAttribute[str, object]):
     status = UnicodeAttribute()
 
 
+class NextActionAttribute(MapAttribute[str, object]):
+    type = UnicodeAttribute()
+    approve_url = UnicodeAttribute()
+    decline_url = UnicodeAttribute()
+
+
 class OrderRecord(Model):
     """One order; also the tombstone (CANCELLED, no customer) when a cancel came first."""
 
@@ -45,6 +51,12 @@ class OrderRecord(Model):
     reason_code = UnicodeAttribute(null=True)  # set by cancel
     reason = UnicodeAttribute(null=True)
     compensations = ListAttribute(of=CompensationAttribute, default=list)  # set by cancel
+    # While the saga waits for the customer to approve the payment: what they must do, and the
+    # task token that resumes the saga. The answer is kept (JSON) once it came, so whichever of
+    # the wait and the answer arrives second completes the task.
+    next_action = NextActionAttribute(null=True)  # type: ignore[no-untyped-call]
+    approval_token = UnicodeAttribute(null=True)
+    approval_answer = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

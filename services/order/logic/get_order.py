@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.order.dal import orders
-from services.order.models import Order
+from services.order.models import Order, OrderStatus
 from shared.contracts import GetOrderInput, GetOrderOutput, OrderSummary
 
 
@@ -23,4 +23,6 @@ def _summary(order: Order) -> OrderSummary:
         compensations=order.compensations,
         created_at=order.created_at.isoformat(),
         updated_at=order.updated_at.isoformat(),
+        # Only while it can still be acted on: the answer, or the end, withdraws it.
+        next_action=order.next_action if order.status is OrderStatus.PENDING else None,
     )

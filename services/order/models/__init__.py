@@ -7,7 +7,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts import CompensationDone, Money, OrderLine
+from shared.contracts import (
+    AnswerPaymentApprovalInput,
+    CompensationDone,
+    Money,
+    NextAction,
+    OrderLine,
+)
 
 
 class OrderStatus(StrEnum):
@@ -30,6 +36,9 @@ class Order(BaseModel):
     compensations: list[CompensationDone]  # set by cancel: the rollback's other compensations
     created_at: datetime
     updated_at: datetime
+    next_action: NextAction | None = None  # while the saga waits for the customer's approval
+    approval_token: str | None = None
+    approval_answer: AnswerPaymentApprovalInput | None = None
 
     @property
     def is_tombstone(self) -> bool:

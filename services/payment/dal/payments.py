@@ -90,11 +90,33 @@ def _status_is(status: PaymentStatus) -> Condition:
     return PaymentRecord.status == status.value
 
 
-def mark_authorized(order_id: str, charge_id: str) -> None:
-    """AUTHORIZING -> AUTHORIZED; fails if a void released the payment meanwhile."""
+def _awaiting_provider() -> Condition:
+    """Asked of the provider (AUTHORIZING), or of the customer through it (REQUIRES_ACTION)."""
+    either: Condition = _status_is(PaymentStatus.AUTHORIZING) | _status_is(
+        PaymentStatus.REQUIRES_ACTION
+    )
+    return either
+
+
+def mark_requires_action(order_id: str, charge_id: str) -> None:
+    """AUTHORIZING -> REQUIRES_ACTION: the provider awaits the customer's approval."""
     _transition(
         order_id,
         _status_is(PaymentStatus.AUTHORIZING),
+        [
+            PaymentRecord.status.set(PaymentStatus.REQUIRES_ACTION.value),
+            PaymentRecord.charge_id.set(charge_id),
+        ],
+        "mark requires action",
+    )
+
+
+def mark_authorized(order_id: str, charge_id: str) -> None:
+    """AUTHORIZING or REQUIRES_ACTION -> AUTHORIZED; fails if a void released the payment
+    meanwhile."""
+    _transition(
+        order_id,
+        _awaiting_provider(),
         [
             PaymentRecord.status.set(PaymentStatus.AUTHORIZED.value),
             PaymentRecord.charge_id.set(charge_id),
@@ -104,10 +126,11 @@ def mark_authorized(order_id: str, charge_id: str) -> None:
 
 
 def mark_declined(order_id: str, reason: str) -> None:
-    """AUTHORIZING -> DECLINED, keeping the provider's reason for the replay and for operators."""
+    """AUTHORIZING or REQUIRES_ACTION -> DECLINED, keeping the provider's reason for the replay
+    and for operators."""
     _transition(
         order_id,
-        _status_is(PaymentStatus.AUTHORIZING),
+        _awaiting_provider(),
         [
             PaymentRecord.status.set(PaymentStatus.DECLINED.value),
             PaymentRecord.decline_reason.set(reason),
@@ -130,7 +153,8 @@ def mark_captured(order_id: str, capture_id: str) -> None:
 
 
 def mark_voided(order_id: str, expected: PaymentStatus, void_id: str | None = None) -> None:
-    """AUTHORIZING, AUTHORIZED or DECLINED -> VOIDED; `void_id` when a hold was released."""
+    """AUTHORIZING, REQUIRES_ACTION, AUTHORIZED or DECLINED -> VOIDED; `void_id` when a hold
+    was released."""
     actions: list[Action] = [PaymentRecord.status.set(PaymentStatus.VOIDED.value)]
     if void_id is not None:
         actions.append(PaymentRecord.void_id.set(void_id))

@@ -54,6 +54,7 @@ class SimulatedLedgerRecord(Model):
     parent_key = UnicodeAttribute(null=True)  # what a capture, void or refund settles
     settled_by = UnicodeAttribute(null=True)  # the key that captured, voided or refunded it
     settled_as = UnicodeAttribute(null=True)  # and what that key did
+    approval = UnicodeAttribute(null=True)  # required, approved or declined (3-D Secure)
     created_at = UTCDateTimeAttribute()
 
 

@@ -12,12 +12,22 @@ from datetime import UTC, datetime
 from typing import get_args
 
 from services.payment.dal.records import SimulatedLedgerRecord
-from services.payment.models import JournalEntry, Operation
+from services.payment.models import Approval, JournalEntry, Operation
 from shared.contracts import stored_money
 from shared.dynamodb import dynamodb_errors, get_or_none, save_if_new, update_if
 from shared.errors import DependencyUnavailableError
 
 _OPERATIONS: tuple[Operation, ...] = get_args(Operation)
+_APPROVALS: tuple[Approval, ...] = get_args(Approval)
+
+
+def _approval(value: str | None, key: str) -> Approval | None:
+    if value is None:
+        return None
+    for approval in _APPROVALS:
+        if value == approval:
+            return approval
+    raise ValueError(f"ledger entry {key} has an unknown approval {value!r}")
 
 
 def _operation(value: str | None, key: str) -> Operation:
@@ -37,6 +47,7 @@ def _to_entry(record: SimulatedLedgerRecord) -> JournalEntry:
         parent_key=record.parent_key,
         settled_by=record.settled_by,
         settled_as=_operation(record.settled_as, key) if record.settled_as else None,
+        approval=_approval(record.approval, key),
     )
 
 
@@ -63,6 +74,7 @@ class DynamoDBLedger:
             amount=entry.amount.amount if entry.amount else None,
             currency=entry.amount.currency if entry.amount else None,
             parent_key=entry.parent_key,
+            approval=entry.approval,
             created_at=datetime.now(UTC),
         )
         if save_if_new(record, "simulated provider ledger entry"):
@@ -86,6 +98,20 @@ class DynamoDBLedger:
             "settle simulated provider ledger entry",
         )
         return self._kept(idempotency_key)  # whoever won, as stored
+
+    def answer(self, idempotency_key: str, approval: Approval) -> JournalEntry:
+        record = SimulatedLedgerRecord(idempotency_key=idempotency_key)
+        # Only while it awaits the customer and nothing settled it: a void cancels the approval.
+        condition = (SimulatedLedgerRecord.approval == "required") & (
+            SimulatedLedgerRecord.settled_by.does_not_exist()
+        )
+        update_if(
+            record,
+            condition,
+            [SimulatedLedgerRecord.approval.set(approval)],
+            "answer simulated provider approval",
+        )
+        return self._kept(idempotency_key)  # answered now or before, or voided: as stored
 
     def entries(self) -> list[JournalEntry]:
         with dynamodb_errors("Scan simulated provider ledger"):

@@ -14,12 +14,16 @@ if TYPE_CHECKING:
 
 def provider_for(settings: PaymentSettings) -> PaymentProvider:
     if settings.payment_provider == "simulated":
-        return _simulated()
+        return simulated_provider(settings)
     assert_never(settings.payment_provider)
 
 
+def simulated_provider(settings: PaymentSettings) -> SimulatedPaymentProvider:
+    return _simulated(settings.simulated_provider_url)
+
+
 @cache
-def _simulated() -> SimulatedPaymentProvider:
+def _simulated(approvals_base_url: str) -> SimulatedPaymentProvider:
     """One per process, like a real client kept warm between invocations.
 
     Its ledger is the DynamoDB table every function of the service shares (bound to the model when
@@ -27,4 +31,4 @@ def _simulated() -> SimulatedPaymentProvider:
     """
     from services.payment.dal.simulated_ledger import DynamoDBLedger  # dal owns PynamoDB
 
-    return SimulatedPaymentProvider(DynamoDBLedger())
+    return SimulatedPaymentProvider(DynamoDBLedger(), approvals_base_url)

@@ -8,7 +8,9 @@ What a ledger must guarantee:
 - `record_if_new` is atomic: of two entries recorded under the same key (two processes racing),
   exactly one is kept, and both callers get that one back;
 - `settle` is atomic: an authorization (or a capture) is settled by one key only, whoever asks
-  first; asking again with that key succeeds again (a retry after a crash).
+  first; asking again with that key succeeds again (a retry after a crash);
+- `answer` is atomic against `settle`: an authorization that awaits the customer is either
+  answered or voided first, never both.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import dataclasses
 import threading
 from typing import Protocol
 
-from services.payment.models import JournalEntry, Operation
+from services.payment.models import Approval, JournalEntry, Operation
 
-__all__ = ["InMemoryLedger", "JournalEntry", "Ledger", "Operation"]
+__all__ = ["Approval", "InMemoryLedger", "JournalEntry", "Ledger", "Operation"]
 
 
 class Ledger(Protocol):
@@ -35,6 +37,11 @@ class Ledger(Protocol):
         """Mark the entry under `idempotency_key` settled by `settled_by` (a `settled_as`) unless
         another key settled it first; return the entry as kept, whoever settled it. The entry
         must exist."""
+        ...
+
+    def answer(self, idempotency_key: str, approval: Approval) -> JournalEntry:
+        """Record the customer's answer on an authorization that awaits it, unless it was
+        answered or settled (voided) first; return the entry as kept. The entry must exist."""
         ...
 
     def entries(self) -> list[JournalEntry]:
@@ -62,6 +69,14 @@ class InMemoryLedger:
             entry = self._entries[idempotency_key]
             if entry.settled_by is None:
                 entry = dataclasses.replace(entry, settled_by=settled_by, settled_as=settled_as)
+                self._entries[idempotency_key] = entry
+            return entry
+
+    def answer(self, idempotency_key: str, approval: Approval) -> JournalEntry:
+        with self._lock:
+            entry = self._entries[idempotency_key]
+            if entry.awaits_approval and entry.settled_by is None:
+                entry = dataclasses.replace(entry, approval=approval)
                 self._entries[idempotency_key] = entry
             return entry
 

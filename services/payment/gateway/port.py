@@ -9,12 +9,16 @@ What an adapter must guarantee, for every operation: an idempotency key already 
 first answer and acts at most once; PaymentProviderUnavailableError means the outcome is unknown or
 retryable (retry, same key).
 - `authorize` raises PaymentDeclinedError when the provider refuses (nothing held), and
-  AlreadyCompensatedError when the authorization was voided before it arrived.
+  AlreadyCompensatedError when the authorization was voided before it arrived. When the customer
+  must approve it first it answers with `next_action`; the provider's signed webhook later says
+  approved or declined, and the same key then answers the approved authorization, or raises
+  PaymentDeclinedError.
 - `void` releases the hold of `authorization_key`. When the provider holds no authorization for
   that key it must make sure none can be made later (the tombstone) and answer `voided=False`.
-  It raises PaymentAlreadyCapturedError when the hold was captured.
+  It raises PaymentAlreadyCapturedError when the hold was captured. Voiding an authorization that
+  awaits approval cancels it: the customer's answer is refused afterwards.
 - `capture` takes the whole hold of `authorization_key`, once whatever the capture keys; it raises
-  PaymentNotCapturableError when there is no open hold (none, or voided).
+  PaymentNotCapturableError when there is no open hold (none, voided, or not approved).
 - `refund` gives back the whole capture of `capture_key`, once whatever the refund keys.
 """
 
@@ -23,13 +27,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.contracts import Money
+from shared.contracts import Money, NextAction
 
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationResult:
     charge_id: str  # the authorization's id
     amount: Money
+    # Set while the customer must approve the authorization (3-D Secure): it holds nothing
+    # capturable until the provider's webhook says it was approved.
+    next_action: NextAction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,13 @@ class RefundResult:
 
 class PaymentProvider(Protocol):
     def authorize(
-        self, *, idempotency_key: str, amount: Money, payment_token: str, customer_id: str
+        self,
+        *,
+        idempotency_key: str,
+        amount: Money,
+        payment_token: str,
+        customer_id: str,
+        order_id: str,  # kept with the payment (as a provider's metadata), for its pages
     ) -> AuthorizationResult: ...
 
     def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult: ...

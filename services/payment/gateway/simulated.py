@@ -6,6 +6,12 @@ is kept in a ledger (`gateway.ledger`) shared by every process of the payment se
 idempotency key, so a capture or a void finds the authorization another function made. The
 `journal` (the ledger's entries) is how tests prove "held, then captured once" or "never moved".
 
+The test token `tok_threeDSecureRequired` asks for the customer's approval (3-D Secure): the
+authorization is recorded awaiting it and answered with a `next_action`, two links to the
+provider's approval page (`handlers.simulated_provider`). The customer's answer is recorded on the
+authorization (`answer_approval`), which only an approved authorization makes capturable, and the
+page sends the signed webhook that tells the service.
+
 A void that comes before its authorization (the authorization timed out, the saga rolled back)
 records a tombstone under the authorization's own key: the late authorization then finds its key
 taken and is refused, so nothing is ever held for a cancelled checkout.
@@ -17,14 +23,14 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.payment.gateway.ledger import JournalEntry, Ledger, Operation
+from services.payment.gateway.ledger import Approval, JournalEntry, Ledger, Operation
 from services.payment.gateway.port import (
     AuthorizationResult,
     CaptureResult,
     RefundResult,
     VoidResult,
 )
-from shared.contracts import Money
+from shared.contracts import Money, NextAction
 from shared.errors import (
     AlreadyCompensatedError,
     AmountMismatchError,
@@ -39,6 +45,7 @@ from shared.errors import (
 from shared.observability import tracer
 
 __all__ = [
+    "TOKEN_APPROVAL_REQUIRED",
     "TOKEN_APPROVED",
     "TOKEN_DECLINED",
     "TOKEN_PROVIDER_DOWN",
@@ -49,6 +56,9 @@ __all__ = [
 TOKEN_APPROVED = "tok_visa"
 TOKEN_DECLINED = "tok_chargeDeclined"
 TOKEN_PROVIDER_DOWN = "tok_providerDown"
+TOKEN_APPROVAL_REQUIRED = "tok_threeDSecureRequired"
+APPROVALS_PATH = "/simulated-provider/approvals"
+DECLINED_BY_CUSTOMER = "the customer declined the payment"
 
 
 # The prefix of the id each operation hands back, as a real provider's ids say what they name.
@@ -89,9 +99,17 @@ def _replayed(done: JournalEntry, parent_key: str | None, amount: Money | None) 
     return done
 
 
+def approval_links(base_url: str, order_id: str, authorization_id: str) -> NextAction:
+    """The provider's approval page of one authorization: GET shows it, POST answers."""
+    page = f"{base_url.rstrip('/')}{APPROVALS_PATH}/{order_id}/{authorization_id}"
+    return NextAction(approve_url=f"{page}/approve", decline_url=f"{page}/decline")
+
+
 class SimulatedPaymentProvider:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, approvals_base_url: str = "") -> None:
         self._ledger = ledger
+        # Where the approval page is served ("" gives links relative to the API's own host).
+        self._approvals_base_url = approvals_base_url
 
     @property
     def journal(self) -> list[JournalEntry]:
@@ -101,18 +119,24 @@ class SimulatedPaymentProvider:
     # A subsegment per provider call; never its arguments or response (they carry the token).
     @tracer.capture_method(capture_response=False)
     def authorize(
-        self, *, idempotency_key: str, amount: Money, payment_token: str, customer_id: str
+        self,
+        *,
+        idempotency_key: str,
+        amount: Money,
+        payment_token: str,
+        customer_id: str,
+        order_id: str,
     ) -> AuthorizationResult:
         with _ledger_errors():
             # Like a real provider, a replayed key gets its approval back whatever the token.
             done = self._ledger.find(idempotency_key)
             if done is not None:
-                return self._replayed_authorization(done, amount)
+                return self._replayed_authorization(done, amount, order_id)
             if payment_token == TOKEN_PROVIDER_DOWN:
                 raise PaymentProviderUnavailableError("simulated provider is unavailable; retry")
             if payment_token == TOKEN_DECLINED:
                 raise PaymentDeclinedError("card declined")
-            if payment_token != TOKEN_APPROVED:
+            if payment_token not in (TOKEN_APPROVED, TOKEN_APPROVAL_REQUIRED):
                 # Never echo the token: messages end up in logs, traces and stored records.
                 raise PaymentDeclinedError("unknown test token")
             entry = JournalEntry(
@@ -120,9 +144,11 @@ class SimulatedPaymentProvider:
                 idempotency_key,
                 _reference(_PREFIXES["authorize"], idempotency_key),
                 amount,
+                approval="required" if payment_token == TOKEN_APPROVAL_REQUIRED else None,
             )
             # Another process (or the void's tombstone) may have taken the key since our read.
-            return self._replayed_authorization(self._ledger.record_if_new(entry), amount)
+            kept = self._ledger.record_if_new(entry)
+            return self._replayed_authorization(kept, amount, order_id)
 
     @tracer.capture_method(capture_response=False)
     def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult:
@@ -167,6 +193,10 @@ class SimulatedPaymentProvider:
             if held is None or held.is_tombstone:
                 raise PaymentNotCapturableError("no authorization is held for this payment")
             authorization = _require(held, "authorize")
+            if authorization.approval in ("required", "declined"):
+                raise PaymentNotCapturableError(
+                    f"authorization {authorization.reference} was not approved by the customer"
+                )
             if authorization.amount != amount:
                 raise AmountMismatchError("a capture must take the whole authorization")
             settled = self._ledger.settle(authorization_key, idempotency_key, "capture")
@@ -198,6 +228,31 @@ class SimulatedPaymentProvider:
             kept = self._record_settling("refund", idempotency_key, capture_key, amount)
             return RefundResult(refund_id=kept.reference, amount=amount)
 
+    def approval_entry(self, authorization_key: str, authorization_id: str) -> JournalEntry | None:
+        """The authorization behind an approval page, if the page's id is its id."""
+        with _ledger_errors():
+            held = self._ledger.find(authorization_key)
+        if held is None or held.operation != "authorize" or held.reference != authorization_id:
+            return None
+        return held if held.approval is not None else None
+
+    @tracer.capture_method(capture_response=False)
+    def answer_approval(
+        self, *, authorization_key: str, authorization_id: str, approved: bool
+    ) -> JournalEntry:
+        """The customer's answer on the approval page: recorded once. Answering again the same
+        way returns the same entry (the page sends its webhook again); the other way, or after
+        a void, raises PaymentNotCapturableError naming what happened instead."""
+        if self.approval_entry(authorization_key, authorization_id) is None:
+            raise InvalidInputError("no authorization awaits approval under that id")
+        with _ledger_errors():
+            wanted: Approval = "approved" if approved else "declined"
+            kept = self._ledger.answer(authorization_key, wanted)
+            if kept.approval != wanted:
+                what = f"already {kept.approval}" if kept.approval != "required" else "cancelled"
+                raise PaymentNotCapturableError(f"this payment was {what}")
+            return kept
+
     def _record_settling(
         self, operation: Operation, idempotency_key: str, parent_key: str, amount: Money | None
     ) -> JournalEntry:
@@ -213,11 +268,17 @@ class SimulatedPaymentProvider:
         )
         return self._ledger.record_if_new(entry)
 
-    @staticmethod
-    def _replayed_authorization(done: JournalEntry, amount: Money) -> AuthorizationResult:
+    def _replayed_authorization(
+        self, done: JournalEntry, amount: Money, order_id: str
+    ) -> AuthorizationResult:
         if done.is_tombstone:
             raise AlreadyCompensatedError(
                 "the authorization was voided before it arrived; refusing a late authorization"
             )
         _replayed(_require(done, "authorize"), None, amount)
-        return AuthorizationResult(charge_id=done.reference, amount=amount)
+        if done.approval == "declined":
+            raise PaymentDeclinedError(DECLINED_BY_CUSTOMER)
+        next_action = None
+        if done.awaits_approval and done.settled_by is None:
+            next_action = approval_links(self._approvals_base_url, order_id, done.reference)
+        return AuthorizationResult(charge_id=done.reference, amount=amount, next_action=next_action)

@@ -40,11 +40,12 @@ def authorize_payment(
                 payments.start_authorization(task.order_id, task.customer_id, task.amount)
             except payments.PaymentAlreadyRecordedError:
                 continue  # a concurrent attempt or a void's tombstone came first: re-read
-            return _authorize(task, provider)
-        if payment.status is PaymentStatus.AUTHORIZING:
-            # An earlier attempt stopped mid-way; the provider key makes calling again safe.
+            return _authorize(task, settings, provider)
+        if payment.status in (PaymentStatus.AUTHORIZING, PaymentStatus.REQUIRES_ACTION):
+            # An earlier attempt stopped mid-way, or asked the customer: the provider key makes
+            # asking again safe, and the provider answers what it knows now.
             _require_same_amount(payment, task)
-            return _authorize(task, provider)
+            return _authorize(task, settings, provider)
         return _replay(payment, task)
     raise DependencyUnavailableError(
         f"payment of order {task.order_id} kept changing during {MAX_ATTEMPTS} attempts; retry"
@@ -73,8 +74,13 @@ def _require_same_amount(payment: Payment, task: AuthorizePaymentInput) -> None:
         )
 
 
-def _authorize(task: AuthorizePaymentInput, provider: PaymentProvider) -> AuthorizePaymentOutput:
-    """Call the provider for an AUTHORIZING payment and record the answer.
+def _authorize(
+    task: AuthorizePaymentInput, settings: PaymentSettings, provider: PaymentProvider
+) -> AuthorizePaymentOutput:
+    """Call the provider for an AUTHORIZING (or REQUIRES_ACTION) payment and record the answer.
+
+    An authorization the customer must approve is recorded REQUIRES_ACTION and answered with the
+    provider's next action: the saga waits for the webhook (`receive_payment_webhook`).
 
     A PaymentProviderUnavailableError propagates with the payment left AUTHORIZING: the retry
     calls the provider again with the same key. An AlreadyCompensatedError (the provider's
@@ -86,12 +92,28 @@ def _authorize(task: AuthorizePaymentInput, provider: PaymentProvider) -> Author
             amount=task.amount,
             payment_token=task.payment_token,
             customer_id=task.customer_id,
+            order_id=task.order_id,
         )
     except PaymentDeclinedError as declined:
         # Lost only to a void that released it, or to a retry that recorded the same decline.
         with suppress(payments.PaymentChangedError):
             payments.mark_declined(task.order_id, declined.message)
         raise
+    if authorization.next_action is not None:
+        try:
+            payments.mark_requires_action(task.order_id, authorization.charge_id)
+        except payments.PaymentChangedError:
+            payment = payments.get_payment(task.order_id)
+            if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
+                return _after_lost_race(task, provider)
+        return AuthorizePaymentOutput(
+            order_id=task.order_id,
+            status=PaymentStatus.REQUIRES_ACTION.value,
+            charge_id=authorization.charge_id,
+            amount=authorization.amount,
+            next_action=authorization.next_action,
+            approval_seconds=settings.payment_approval_seconds,
+        )
     try:
         payments.mark_authorized(task.order_id, authorization.charge_id)
     except payments.PaymentChangedError:

@@ -16,11 +16,7 @@ from services.payment.logic.keys import authorize_key, void_key
 from services.payment.models import Payment, PaymentStatus
 from services.payment.settings import PaymentSettings
 from shared.contracts import VoidPaymentInput, VoidPaymentOutput
-from shared.errors import (
-    DependencyUnavailableError,
-    PaymentAlreadyCapturedError,
-    PaymentProviderUnavailableError,
-)
+from shared.errors import DependencyUnavailableError, PaymentAlreadyCapturedError
 
 MAX_ATTEMPTS = 3
 
@@ -64,9 +60,11 @@ def _undo(
                 return None
             return _output(task, voided_now=False)
         case PaymentStatus.AUTHORIZED:
-            return _void_held(task, provider, payment)
-        case PaymentStatus.AUTHORIZING:
-            return _void_in_flight(task, provider)
+            return _void_held(task, provider)
+        case PaymentStatus.AUTHORIZING | PaymentStatus.REQUIRES_ACTION:
+            # awaiting the customer: the provider's void cancels the approval, so an answer
+            # that comes later is refused there and finds VOIDED here
+            return _void_in_flight(task, provider, payment.status)
         case PaymentStatus.CAPTURED:
             raise PaymentAlreadyCapturedError(
                 f"payment of order {task.order_id} was captured; a rollback never voids a "
@@ -75,30 +73,27 @@ def _undo(
     return None
 
 
-def _void_held(
-    task: VoidPaymentInput, provider: PaymentProvider, payment: Payment
-) -> VoidPaymentOutput | None:
+def _void_held(task: VoidPaymentInput, provider: PaymentProvider) -> VoidPaymentOutput | None:
     released = _void(provider, task.order_id)
-    if not released.voided or released.void_id is None:
-        # Our record says authorized, the provider holds nothing: an operator must look.
-        raise PaymentProviderUnavailableError(
-            f"provider holds no authorization for AUTHORIZED order {payment.order_id}"
-        )
+    # voided=False: the provider holds nothing for it (released before, under another key):
+    # nothing is held either way, so the record says VOIDED, with the void if there was one.
     try:
         payments.mark_voided(task.order_id, PaymentStatus.AUTHORIZED, released.void_id)
     except payments.PaymentChangedError:
         return None  # a concurrent void recorded it first (the same void, deduplicated)
-    return _output(task, voided_now=True, void_id=released.void_id)
+    return _output(task, voided_now=released.voided, void_id=released.void_id)
 
 
-def _void_in_flight(task: VoidPaymentInput, provider: PaymentProvider) -> VoidPaymentOutput | None:
+def _void_in_flight(
+    task: VoidPaymentInput, provider: PaymentProvider, status: PaymentStatus
+) -> VoidPaymentOutput | None:
     # Provider first, record second: if the void fails the payment stays AUTHORIZING and the retry
     # asks again. An authorization landing after our void finds the provider's tombstone and is
     # refused; one that landed just before is released by our void, or finds VOIDED and releases
     # itself.
     released = _void(provider, task.order_id)
     try:
-        payments.mark_voided(task.order_id, PaymentStatus.AUTHORIZING, released.void_id)
+        payments.mark_voided(task.order_id, status, released.void_id)
     except payments.PaymentChangedError:
         return None
     return _output(task, voided_now=released.voided, void_id=released.void_id)

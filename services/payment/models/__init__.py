@@ -13,6 +13,8 @@ from shared.contracts import Money
 
 class PaymentStatus(StrEnum):
     AUTHORIZING = "AUTHORIZING"  # recorded before the provider call, so a crash mid-way is visible
+    # held at the provider, pending the customer's approval (3-D Secure): not capturable yet
+    REQUIRES_ACTION = "REQUIRES_ACTION"
     AUTHORIZED = "AUTHORIZED"  # the provider holds the amount on the card: nothing moved yet
     DECLINED = "DECLINED"
     CAPTURED = "CAPTURED"  # the hold was taken: the customer paid
@@ -41,6 +43,8 @@ class Payment(BaseModel):
 
 
 Operation = Literal["authorize", "capture", "void", "refund"]
+# An authorization's approval by the customer: required until answered (None: none needed).
+Approval = Literal["required", "approved", "declined"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,11 @@ class JournalEntry:
     parent_key: str | None = None  # what a capture, void or refund settles
     settled_by: str | None = None  # on an authorization or capture: the key that settled it
     settled_as: Operation | None = None  # and what that key did (capture, void, refund)
+    approval: Approval | None = None  # on an authorization the customer must approve
+
+    @property
+    def awaits_approval(self) -> bool:
+        return self.approval == "required"
 
     @property
     def is_tombstone(self) -> bool:
