@@ -33,6 +33,12 @@ TABLE_MODELS: dict[tuple[str, str], type[Model]] = {
 ALLOWED_ACTIONS: dict[str, dict[str, set[str]]] = {
     function: actions for svc in SERVICES for function, actions in _access(svc).ACTIONS.items()
 }
+# Beyond their tables: what a few functions may do (a secret to read, a task token to complete).
+OTHER_ACTIONS: dict[str, set[str]] = {
+    function: actions
+    for svc in SERVICES
+    for function, actions in getattr(_access(svc), "OTHER_ACTIONS", {}).items()
+}
 # Set by the Lambda runtime itself, not by templates.
 RUNTIME_VARIABLES = {"AWS_REGION"}
 SSM_REFERENCE = re.compile(r"\{\{resolve:ssm:(/\$\{Project\}/\$\{Stage\}/[^}]+)\}\}")
@@ -153,17 +159,25 @@ def test_functions_touch_only_their_own_tables_with_only_the_actions_they_use(sp
     template = load_template(spec.unit)
     own_tables = resources_of_type(template, "AWS::DynamoDB::Table")
     granted: dict[str, set[str]] = {}
+    other: set[str] = set()
     for policy in spec.properties["Policies"]:
         assert set(policy) == {"Statement"}, "only inline statements: no broad policy templates"
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
             resource = statement["Resource"]
-            assert isinstance(resource, dict), f"{spec.logical_id}: resource must be one table"
+            assert isinstance(resource, dict), f"{spec.logical_id}: resource must be one thing"
+            if "Fn::Sub" in resource:  # not a table: one named ARN of this project and stage
+                assert "${Project}-${Stage}" in resource["Fn::Sub"] or (
+                    "/${Project}/${Stage}/" in resource["Fn::Sub"]
+                ), resource
+                other.update(statement["Action"])
+                continue
             table, attribute = resource["Fn::GetAtt"]
             assert table in own_tables
             assert attribute == "Arn"
             granted.setdefault(table, set()).update(statement["Action"])
     assert granted == ALLOWED_ACTIONS[spec.logical_id]
+    assert other == OTHER_ACTIONS.get(spec.logical_id, set())
 
 
 def test_every_function_has_its_permissions_checked():
@@ -171,7 +185,7 @@ def test_every_function_has_its_permissions_checked():
     assert {spec.logical_id for spec in all_functions()} == checked
 
 
-def test_the_checkout_api_may_only_start_and_read_sagas_and_read_the_catalog_and_orders():
+def test_the_checkout_api_may_only_start_and_read_sagas_read_the_catalog_and_pass_on_webhooks():
     [api] = [
         spec for spec in functions("orchestration") if spec.logical_id == "CheckoutApiFunction"
     ]
@@ -188,7 +202,12 @@ def test_the_checkout_api_may_only_start_and_read_sagas_and_read_the_catalog_and
     assert "/order/get-order-function/arn" in orders
     assert api.environment["GET_ORDER_FUNCTION_ARN"] == {"Fn::Sub": orders}
     assert granted[("dynamodb:GetItem",)] == {"Fn::GetAtt": ["ParkedCheckoutsTable", "Arn"]}
-    assert len(statements) == 5
+    webhook = [r["Fn::Sub"] for r in by_sid["PassOnPaymentWebhooks"]]
+    assert any("/payment/receive-payment-webhook-function/arn" in r for r in webhook)
+    assert any("/order/answer-payment-approval-function/arn" in r for r in webhook)
+    assert api.environment["RECEIVE_PAYMENT_WEBHOOK_FUNCTION_ARN"] == {"Fn::Sub": webhook[0]}
+    assert api.environment["ANSWER_PAYMENT_APPROVAL_FUNCTION_ARN"] == {"Fn::Sub": webhook[1]}
+    assert len(statements) == 6
 
 
 def _function(unit: str, logical_id: str) -> Any:
@@ -270,7 +289,9 @@ def _task_timeouts() -> list[int]:
     from orchestration.definition import load_definition
 
     states = load_definition()["States"].values()
-    return [state["TimeoutSeconds"] for state in states if state["Type"] == "Task"]
+    # (a wait for the customer takes its timeout from the step's result: it is not a bound on
+    # a Lambda invocation's answer, and the wait's own function answers at once)
+    return [state["TimeoutSeconds"] for state in states if "TimeoutSeconds" in state]
 
 
 def _published_parameters() -> set[str]:

@@ -258,7 +258,12 @@ def test_every_ending_publishes_exactly_one_event(definition):
 def test_every_task_and_the_execution_have_timeouts(definition):
     assert definition["TimeoutSeconds"] >= 900
     for name, state in _states(definition).items():
-        if state["Type"] == "Task":
+        if state["Type"] == "Task" and state["Resource"].endswith(".waitForTaskToken"):
+            # the customer's time to answer: per stage, from the step's result (the payment
+            # service's setting), never unbounded
+            assert state["TimeoutSecondsPath"].startswith("$."), name
+            assert "TimeoutSeconds" not in state, name
+        elif state["Type"] == "Task":
             assert state.get("TimeoutSeconds"), name
 
 

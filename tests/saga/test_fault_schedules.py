@@ -19,6 +19,8 @@ import importlib
 import itertools
 import json
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +45,7 @@ pytestmark = pytest.mark.saga
 SCHEDULES = int(os.environ.get("CHECKOUT_FAULT_SCHEDULES", "200"))
 REPORT = os.environ.get("CHECKOUT_CHAOS_REPORT")
 _examples = itertools.count()
+APPROVAL_TOKEN = "tok_threeDSecureRequired"
 OPERATIONS = [operation.fault for _, operation in SAGA.operations()]
 # The operations retried as long as a compensation (8 times), then parked if still failing.
 LONG_RETRIED = {
@@ -81,7 +84,12 @@ checkouts = st.fixed_dictionaries(
     {
         "lines": st.lists(st.tuples(st.integers(0, 1), st.integers(1, 2)), min_size=1,
                           max_size=2, unique_by=lambda line: line[0]),
-        "token": st.sampled_from(["tok_visa", "tok_visa", "tok_visa", "tok_chargeDeclined"]),
+        "token": st.sampled_from(
+            ["tok_visa", "tok_visa", "tok_visa", "tok_chargeDeclined", APPROVAL_TOKEN]
+        ),
+        # what the customer does when a payment asks for approval: the webhook once, twice
+        # (a redelivery), or nothing until the wait times out
+        "answer": st.sampled_from(["approve", "approve", "decline", "approve twice", "none"]),
         "faults": faults(),
         # stopped while its n-th Lambda invocation (of the saga, or of a recovery) is in flight
         "kill": st.none() | st.integers(1, 9),
@@ -119,8 +127,15 @@ def _run(rig: Any, plan: Plan) -> list[str]:
             body["fault"] = drawn["faults"]
         orders.append(order_id)
         rig.start(body)  # all of them at once: they race for the stock
+    customers = [
+        _Customer(rig, order_id, drawn.get("answer", "approve"))
+        for drawn, order_id in zip(plan.checkouts, orders, strict=True)
+        if drawn["token"] == APPROVAL_TOKEN
+    ]
     parked_before = _parked_metric()
     endings = _settle(rig, orders)
+    for customer in customers:
+        customer.join()
     initial = dict(zip(skus, plan.stock, strict=True))
     evidence = Evidence(endings, rig.events(), _parked_metric() - parked_before)
     stores = read_stores(skus, orders)
@@ -140,6 +155,38 @@ def _run(rig: Any, plan: Plan) -> list[str]:
     if read_stores(skus, orders) != before:
         found.append("a late delivery of an action or compensation changed the stores")
     return found
+
+
+class _Customer(threading.Thread):
+    """Answers the approval page when the saga waits for it (as a person would, whenever the
+    saga is there: perhaps never, if a fault or a stop ended it first)."""
+
+    def __init__(self, rig: Any, order_id: str, answer: str) -> None:
+        super().__init__(daemon=True)
+        self.rig, self.order_id, self.answer = rig, order_id, answer
+        self.start()
+
+    def run(self) -> None:
+        if self.answer == "none":
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            order = next((o for o in self.rig.orders() if o["order_id"] == self.order_id), None)
+            if order is not None and order["status"] != "PENDING":
+                return  # it ended without asking (declined, out of stock, a fault)
+            if order is not None and order.get("approval_token"):
+                break
+            time.sleep(0.02)
+        else:
+            return
+        approved = self.answer != "decline"
+        # refused when it comes too late (voided by a rollback): that is the point
+        with contextlib.suppress(Exception):
+            self.rig.customer_answers(self.order_id, approved)
+            if self.answer == "approve twice":
+                [payment] = [p for p in self.rig.payments() if p["order_id"] == self.order_id]
+                webhook = self.rig.signed_webhook(self.order_id, payment["charge_id"], approved)
+                self.rig.deliver_webhook(webhook)
 
 
 def _outlasts_retries(schedule: str | None) -> bool:
@@ -235,6 +282,15 @@ def rig(saga):
         (2, 2),
         ({"lines": [(1, 1)], "token": "tok_chargeDeclined", "kill": None,
           "faults": "inventory.release=crash_before_commit"},),
+    )
+)  # fmt: skip
+# - a payment that needs approval, approved twice (a redelivered webhook) while its wait's
+#   invocation crashed after writing the token: the retried wait completes with the answer.
+@example(
+    plan=Plan(
+        (1, 1),
+        ({"lines": [(0, 1)], "token": APPROVAL_TOKEN, "answer": "approve twice", "kill": None,
+          "faults": "order.await_approval=crash_after_commit"},),
     )
 )  # fmt: skip
 # - stopped before anything landed, two buyers for one unit: tombstones refuse the late actions.

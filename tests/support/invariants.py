@@ -13,6 +13,7 @@ parked table) and the same rules:
   refunds: it voids before the pivot);
 - no action applied after its compensation: a RELEASED reservation holds nothing, a VOIDED or
   DECLINED payment holds and took nothing, a CANCELLED order was never confirmed;
+- an order shows the customer a next action only while PENDING;
 - the execution's ending agrees with the order, and a parked order has its record, its
   CheckoutFailed event and (counted together) the alarm's metric.
 """
@@ -44,6 +45,9 @@ class OrderState:
         held = self.authorization
         if held is None or held["operation"] != "authorize" or held.get("settled_by"):
             return 0
+        if held.get("approval") == "declined":  # the customer said no: nothing is held
+            return 0
+        # an authorization awaiting the customer's approval is open: it could still be approved
         return int(held["amount"])
 
 
@@ -208,6 +212,8 @@ def _compensated(state: OrderState) -> list[str]:
         )
     if reserved and status != "CONFIRMED" and state.parked is None:
         found.append(f"stock reserved for a {status} order that is not parked")
+    if state.order and state.order.get("next_action") and status != "PENDING":
+        found.append(f"{status} but still shows the customer a next action")
     return found
 
 

@@ -20,4 +20,12 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
         "OrdersTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     },
     "GetOrderFunction": {"OrdersTable": {"dynamodb:GetItem"}},
+    "AwaitPaymentApprovalFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    "AnswerPaymentApprovalFunction": {"OrdersTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+}
+# Beyond the table: completing the waiting saga's task (gateway.saga).
+_RESUME = {"states:SendTaskSuccess", "states:SendTaskFailure"}
+OTHER_ACTIONS: dict[str, set[str]] = {
+    "AwaitPaymentApprovalFunction": _RESUME,
+    "AnswerPaymentApprovalFunction": _RESUME,
 }

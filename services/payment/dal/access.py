@@ -27,4 +27,14 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
         **_RECORDS_AND_LEDGER,
         "PaymentsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     },
+    # the webhook moves a REQUIRES_ACTION payment on; the approval page answers in the ledger
+    "ReceivePaymentWebhookFunction": {"PaymentsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    "SimulatedProviderFunction": {
+        "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    },
+}
+# Beyond the tables: the webhook signing secret (dal.secrets), read by who verifies or signs.
+OTHER_ACTIONS: dict[str, set[str]] = {
+    "ReceivePaymentWebhookFunction": {"ssm:GetParameter"},
+    "SimulatedProviderFunction": {"ssm:GetParameter"},
 }

@@ -43,7 +43,13 @@ class DelegatingProvider:
         return call()
 
     def authorize(
-        self, *, idempotency_key: str, amount: Money, payment_token: str, customer_id: str
+        self,
+        *,
+        idempotency_key: str,
+        amount: Money,
+        payment_token: str,
+        customer_id: str,
+        order_id: str,
     ) -> AuthorizationResult:
         return self._call(
             "authorize",
@@ -52,6 +58,7 @@ class DelegatingProvider:
                 amount=amount,
                 payment_token=payment_token,
                 customer_id=customer_id,
+                order_id=order_id,
             ),
         )
 

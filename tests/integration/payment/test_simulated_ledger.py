@@ -59,7 +59,11 @@ def capture_task(charge_id: str) -> CapturePaymentInput:
 
 def hold(provider: SimulatedPaymentProvider, amount: Money = EUR_21) -> Any:
     return provider.authorize(
-        idempotency_key=AUTHORIZE_KEY, amount=amount, payment_token="tok_visa", customer_id="c"
+        idempotency_key=AUTHORIZE_KEY,
+        amount=amount,
+        payment_token="tok_visa",
+        customer_id="c",
+        order_id=ORDER,
     )
 
 

@@ -203,6 +203,7 @@ def test_void_racing_an_authorization_before_its_provider_call_leaves_a_provider
             amount=EUR_21,
             payment_token="tok_visa",
             customer_id="cust-1",
+            order_id=ORDER,
         )
     with pytest.raises(AlreadyCompensatedError):
         invoke(authorize_payment.lambda_handler, event())

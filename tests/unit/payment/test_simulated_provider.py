@@ -43,7 +43,11 @@ def authorize(
     amount: Money = EUR_20,
 ):
     return provider.authorize(
-        idempotency_key=key, amount=amount, payment_token=token, customer_id="cust-1"
+        idempotency_key=key,
+        amount=amount,
+        payment_token=token,
+        customer_id="cust-1",
+        order_id="o-1",
     )
 
 
