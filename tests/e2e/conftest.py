@@ -18,6 +18,7 @@ from deploy.local.launcher import LocalCloudProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL = {"CONFIRMED", "CANCELLED", "FAILED"}
+APPROVAL_SECONDS = 6
 
 
 @dataclass
@@ -84,7 +85,11 @@ class Shop:
 
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    cloud = LocalCloudProcess(tmp_path_factory.mktemp("local-cloud"))
+    # a customer's approval is awaited this long: the tests answer at once, or wait it out
+    cloud = LocalCloudProcess(
+        tmp_path_factory.mktemp("local-cloud"),
+        env={"CHECKOUT_APPROVAL_SECONDS": str(APPROVAL_SECONDS)},
+    )
     try:
         cloud.start(timeout=120)
     except RuntimeError as error:

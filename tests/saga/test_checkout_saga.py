@@ -21,7 +21,18 @@ from tests.saga.conftest import SagaRig
 
 pytestmark = pytest.mark.saga
 
-FORWARD = ["RouteCheckout", *(step.state for step in SAGA.steps)]
+# The happy path: each step, and after a step that may need the customer's approval its check
+# (a Choice: a card that needs none goes straight on).
+FORWARD = [
+    "RouteCheckout",
+    *(
+        state
+        for step in SAGA.steps
+        for state in (
+            (step.state, step.approval.choice_state(step)) if step.approval else (step.state,)
+        )
+    ),
+]
 ENDED_CANCELLED = ["CheckoutCancelled"]  # the cancellation event's task ends the execution
 
 
@@ -100,8 +111,8 @@ def test_happy_path_authorizes_confirms_then_captures_once(catalog):
 
     assert result.status == "SUCCEEDED"
     assert result.path == [*FORWARD, "CheckoutConfirmed"]
-    # no state without work: the router, one per step, the ending that publishes
-    assert len(result.path) == len(SAGA.steps) + 2
+    # no state without work: the router, one per step, the approval check, the ending
+    assert len(result.path) == len(SAGA.steps) + len(SAGA.approvals) + 2
     assert result.path.index("AuthorizePayment") < result.path.index("ConfirmOrder")
     assert result.path.index("ConfirmOrder") < result.path.index("CapturePayment")
     order = catalog.order("order-1000")

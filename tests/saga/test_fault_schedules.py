@@ -127,15 +127,10 @@ def _run(rig: Any, plan: Plan) -> list[str]:
             body["fault"] = drawn["faults"]
         orders.append(order_id)
         rig.start(body)  # all of them at once: they race for the stock
-    customers = [
-        _Customer(rig, order_id, drawn.get("answer", "approve"))
-        for drawn, order_id in zip(plan.checkouts, orders, strict=True)
-        if drawn["token"] == APPROVAL_TOKEN
-    ]
+    customers = _customers(rig, plan, orders)
     parked_before = _parked_metric()
     endings = _settle(rig, orders)
-    for customer in customers:
-        customer.join()
+    _Customer.join_all(customers)
     initial = dict(zip(skus, plan.stock, strict=True))
     evidence = Evidence(endings, rig.events(), _parked_metric() - parked_before)
     stores = read_stores(skus, orders)
@@ -157,6 +152,14 @@ def _run(rig: Any, plan: Plan) -> list[str]:
     return found
 
 
+def _customers(rig: Any, plan: Plan, orders: list[str]) -> list[_Customer]:
+    return [
+        _Customer(rig, order_id, drawn.get("answer", "approve"))
+        for drawn, order_id in zip(plan.checkouts, orders, strict=True)
+        if drawn["token"] == APPROVAL_TOKEN
+    ]
+
+
 class _Customer(threading.Thread):
     """Answers the approval page when the saga waits for it (as a person would, whenever the
     saga is there: perhaps never, if a fault or a stop ended it first)."""
@@ -165,6 +168,11 @@ class _Customer(threading.Thread):
         super().__init__(daemon=True)
         self.rig, self.order_id, self.answer = rig, order_id, answer
         self.start()
+
+    @staticmethod
+    def join_all(customers: list[_Customer]) -> None:
+        for customer in customers:
+            customer.join()
 
     def run(self) -> None:
         if self.answer == "none":

@@ -235,3 +235,35 @@ def test_an_answer_that_comes_before_the_wait_begins_still_resumes_the_saga(cata
     assert result.status == "SUCCEEDED"
     assert catalog.order("order-3ds-early")["status"] == "CONFIRMED"
     assert len(captures(catalog)) == 1
+
+
+def test_a_checkout_stopped_while_waiting_is_rolled_back_and_a_late_answer_changes_nothing(
+    catalog,
+):
+    """Stopped (an operator, a bad deploy) while the saga waits for the customer: the task token
+    dies with the execution. The reconciler rolls the checkout back, and the customer's answer
+    that comes afterwards is refused by the provider and ignored by the services."""
+    running = Running(catalog, "order-3ds-stopped")
+    catalog.wait_for_next_action("order-3ds-stopped")
+    catalog.sfn.stop_execution(executionArn=running.arn, cause="test: stopped while waiting")
+    # ABORTED on AWS; moto's interpreter reports a wait it interrupts as FAILED
+    assert running.result().status in ("ABORTED", "FAILED")
+
+    outcome = catalog.reconcile(running.arn)
+
+    assert outcome["outcomes"][0]["action"] == "recovery_started"
+    recovery = catalog.wait("order-3ds-stopped--r1")
+    assert recovery.status == "SUCCEEDED"
+    assert recovery.path[-1] == "CheckoutCancelled"
+    order = catalog.order("order-3ds-stopped")
+    assert order["status"] == "CANCELLED"
+    assert "next_action" not in order
+    assert catalog.available("SKU-A") == 10
+    assert_no_money_moved(catalog)
+    assert [p["status"] for p in catalog.payments()] == ["VOIDED"]
+    from shared.errors import PaymentNotCapturableError
+
+    with pytest.raises(PaymentNotCapturableError):
+        catalog.customer_answers("order-3ds-stopped", approved=True)
+    assert catalog.order("order-3ds-stopped")["status"] == "CANCELLED"
+    assert_no_money_moved(catalog)
