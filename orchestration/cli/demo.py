@@ -1,10 +1,12 @@
-"""`checkout demo`: four checkouts against a running checkout API, each with its expected ending.
+"""`checkout demo`: five checkouts against a running checkout API, each with its expected ending.
 
 1. a happy checkout                      -> CONFIRMED
 2. more than the stock holds             -> CANCELLED (nothing authorized)
 3. a declined card                       -> CANCELLED, stock released
 4. the confirmation fails (fault header) -> CANCELLED, authorization voided (no money moved),
                                             stock released
+5. a card that needs the customer's      -> CONFIRMED: the demo plays the customer, POSTing the
+   approval (3-D Secure)                    checkout's next_action.approve_url once it appears
 
 It speaks HTTP only (the public API, stdlib urllib), so it works against the local cloud
 (`make run`) or a deployed stage. Each scenario POSTs with a fresh Idempotency-Key, polls
@@ -47,6 +49,7 @@ class Scenario:
     expected_steps: tuple[tuple[str, str], ...]  # (operation that must succeed, what it means)
     fault: str | None = None
     never_runs: tuple[tuple[str, str], ...] = ()  # (operation that must not run, what it means)
+    customer: str | None = None  # "approve" or "decline": what to do with a next_action
 
     def story(self) -> str:
         lines = ", ".join(f"{quantity} x {sku}" for sku, quantity in self.items)
@@ -101,6 +104,18 @@ SCENARIOS = (
             ("payment.void_payment", "authorization voided"),
             ("inventory.release_stock", "stock released"),
             ("order.cancel_order", "order cancelled"),
+        ),
+    ),
+    Scenario(
+        title="A card that needs the customer's approval (3-D Secure)",
+        items=(("SKU-MUG", 1),),
+        payment_token="tok_threeDSecureRequired",
+        customer="approve",
+        expected="CONFIRMED",
+        expected_steps=(
+            ("order.await_payment_approval", "waited for the customer's approval"),
+            ("order.confirm_order", "order confirmed"),
+            ("payment.capture_payment", "payment captured"),
         ),
     ),
 )
@@ -161,6 +176,17 @@ class ApiClient:
         except urllib.error.URLError as error:
             raise ApiUnreachableError(str(error.reason)) from error
         except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out
+            raise ApiUnreachableError(str(error) or type(error).__name__) from error
+
+    def press(self, url: str) -> int:
+        """A plain POST to a link the API handed out (the provider's approve or decline)."""
+        request = urllib.request.Request(url, data=b"", method="POST")
+        try:
+            with self._opener.open(request, timeout=REQUEST_TIMEOUT) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
             raise ApiUnreachableError(str(error) or type(error).__name__) from error
 
 
@@ -276,7 +302,7 @@ class Demo:
             return outcome
         order_id = str(reply.body["order_id"])
         self.field("order", order_id)
-        view, last_error = self.wait(order_id, started)
+        view, last_error = self.wait(order_id, started, scenario.customer)
         outcome.view = view or {}
         outcome.status = str(outcome.view.get("status", "UNKNOWN"))
         if outcome.status == "PENDING":
@@ -300,8 +326,11 @@ class Demo:
         self.say()
         return outcome
 
-    def wait(self, order_id: str, started: float) -> tuple[dict[str, Any] | None, str]:
-        """Poll until the checkout leaves PENDING or the timeout passes, with a dot now and then."""
+    def wait(
+        self, order_id: str, started: float, customer: str | None = None
+    ) -> tuple[dict[str, Any] | None, str]:
+        """Poll until the checkout leaves PENDING or the timeout passes, with a dot now and then;
+        answer its next action as the scenario's customer would."""
         self.say(f"      {self.style('waiting ', 'dim')} ", end="")
         view: dict[str, Any] | None = None
         last_error, next_dot = "", started
@@ -312,6 +341,11 @@ class Demo:
                 view, last_error = reply.body, ""
                 if view.get("status") != "PENDING":
                     break
+                action = view.get("next_action")
+                if customer is not None and isinstance(action, dict):
+                    status = self.client.press(action[f"{customer}_url"])
+                    self.say(f" (the customer pressed {customer}: HTTP {status}) ", end="")
+                    customer = None
             else:  # e.g. 503 while a dependency hiccups: keep trying until the timeout
                 last_error = f"GET {path} answered {reply.status}: {reply.error_text()}"
             now = time.monotonic()

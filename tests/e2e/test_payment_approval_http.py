@@ -50,7 +50,9 @@ def test_the_customer_approves_on_the_providers_page_and_the_order_is_confirmed(
 
     status, page = _page(action["approve_url"])
     assert status == 200
-    assert "<form" in page and "Approve" in page and "Decline" in page
+    assert "<form" in page
+    assert "Approve" in page
+    assert "Decline" in page
     status, page = _page(action["approve_url"], "POST")
     assert status == 200, page
     assert "approved" in page
