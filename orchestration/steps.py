@@ -140,6 +140,9 @@ RETRY_LANE: dict[str, Lane] = {
         for step in SAGA.compensatable
         if step.compensation is not None
     },
+    # parked by an earlier definition (charge, then refund on failure): roll back again, which
+    # voids under the new statuses or parks the old ones for an operator (docs/decisions.md)
+    "refund_payment": Lane.COMPENSATE,
 }
 
 # The compensations in the order the rollback runs them (newest first).
@@ -178,6 +181,8 @@ def held_after_parking(stuck_step: str) -> Held:
         return Held(tuple(r for r in everything if r not in released), order="PENDING")
     if stuck_step == SAGA.pivot.action.name:
         return Held(everything, order="PENDING or CONFIRMED (the outcome is unknown)")
+    if stuck_step == "refund_payment":  # an earlier definition charged, then could not refund
+        return Held(everything, order="PENDING (charged by an earlier definition: refund it)")
     if stuck_step in RETRY_LANE:  # after the pivot: the order is confirmed, the step is owed
         return Held(everything, order="CONFIRMED (the steps after the confirmation are owed)")
     # parked by the reconciler: the dead executions may have stopped anywhere

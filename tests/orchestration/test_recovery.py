@@ -105,7 +105,8 @@ def test_every_parking_step_has_a_retry_lane_and_says_what_it_holds():
     assert after_pivot == {"capture_payment"}
     assert set(RETRY_LANE) == {SAGA.pivot.action.name} | after_pivot | {
         step.compensation.name for step in SAGA.compensatable if step.compensation
-    }
+    } | {"refund_payment"}  # parked by the charge-then-refund definition: rolled back again
+    assert RETRY_LANE["refund_payment"] is Lane.COMPENSATE
     assert held_after_parking("capture_payment").money is True
     assert held_after_parking("capture_payment").order.startswith("CONFIRMED")
     assert held_after_parking("void_payment").money is True
