@@ -51,11 +51,10 @@ class Running:
 
 
 def _view(saga: SagaRig, order_id: str) -> dict[str, Any]:
-    from services.order.handlers.get_order import lambda_handler
-    from tests.support.lambda_context import FakeLambdaContext
-
-    answer: dict[str, Any] = lambda_handler({"order_id": order_id}, FakeLambdaContext("get-order"))
-    return answer["order"]
+    """The order as the checkout API reads it (the order service's get_order function)."""
+    answer = saga.invoke_task("get_order", {"order_id": order_id})
+    order: dict[str, Any] = answer["order"]
+    return order
 
 
 def test_approved_payment_confirms_the_order_and_captures_once(catalog):
