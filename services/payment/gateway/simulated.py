@@ -177,6 +177,8 @@ class SimulatedPaymentProvider:
                 raise PaymentAlreadyCapturedError(
                     f"authorization {authorization.reference} was captured; it cannot be voided"
                 )
+            if settled.approval == "declined":
+                return VoidResult(voided=False)  # the customer said no: nothing was held
             kept = self._record_settling("void", idempotency_key, authorization_key, held.amount)
             return VoidResult(voided=True, void_id=kept.reference)
 
@@ -278,6 +280,10 @@ class SimulatedPaymentProvider:
         _replayed(_require(done, "authorize"), None, amount)
         if done.approval == "declined":
             raise PaymentDeclinedError(DECLINED_BY_CUSTOMER)
+        if done.awaits_approval and done.settled_by is not None:
+            raise AlreadyCompensatedError(
+                "the authorization was voided before the customer answered; refusing it"
+            )
         next_action = None
         if done.awaits_approval and done.settled_by is None:
             next_action = approval_links(self._approvals_base_url, order_id, done.reference)

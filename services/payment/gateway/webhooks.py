@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 from typing import Literal
@@ -76,7 +77,8 @@ def verify(secret: str, body: str, header: str | None, now: float) -> WebhookEve
         raise WebhookRejectedError(f"the {SIGNATURE_HEADER} header is missing")
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     timestamp, signature = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not signature:
+    # ASCII digits and hex only: str.isdigit() admits "²", compare_digest refuses non-ASCII
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp) or not re.fullmatch(r"[0-9a-f]{64}", signature):
         raise WebhookRejectedError(f"the {SIGNATURE_HEADER} header is malformed")
     if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
         raise WebhookRejectedError(

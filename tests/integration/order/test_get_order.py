@@ -42,6 +42,7 @@ def test_a_pending_order_reads_as_stored(orders):
         "compensations": [],
         "created_at": order["created_at"],
         "updated_at": order["updated_at"],
+        "next_action": None,  # nothing for the customer to do: no approval is awaited
     }
     assert stored_order()["created_at"].startswith(order["created_at"][:19])
     assert order["created_at"] <= order["updated_at"]

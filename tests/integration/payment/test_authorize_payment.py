@@ -65,6 +65,9 @@ def test_authorize_holds_the_amount_and_stores_the_authorization_but_never_the_t
         "status": "AUTHORIZED",
         "charge_id": result["charge_id"],
         "amount": {"amount": 2_100, "currency": "EUR"},
+        # approved outright: nothing for the customer to do, and no wait for the saga
+        "next_action": None,
+        "approval_seconds": None,
     }
     assert result["charge_id"].startswith("pi_")
     # And the record is AUTHORIZED with that id, nothing captured or voided, and no token in it

@@ -28,7 +28,6 @@ from shared.errors import (
     IdempotencyConflictError,
     PaymentAlreadyCapturedError,
     PaymentNotCapturableError,
-    PaymentProviderUnavailableError,
 )
 from tests.integration.payment.conftest import (
     authorize_event,
@@ -127,18 +126,31 @@ def test_in_process_ledgers_are_what_would_leave_holds_unreleased(payment):
     authorizing = SimulatedPaymentProvider(InMemoryLedger())
     authorized = authorize_payment_logic(authorize_task(), payment, authorizing)
 
-    with pytest.raises(PaymentProviderUnavailableError, match="holds no authorization"):
-        void_payment_logic(
-            VoidPaymentInput(order_id=ORDER), payment, SimulatedPaymentProvider(InMemoryLedger())
-        )
+    # A capture elsewhere finds nothing to take
     with pytest.raises(PaymentNotCapturableError, match="no authorization"):
         capture_payment_logic(
             capture_task(authorized.charge_id), payment, SimulatedPaymentProvider(InMemoryLedger())
         )
     assert stored_payment()["status"] == "AUTHORIZED"
 
+    # And a void elsewhere is told nothing is held, so the payment is recorded VOIDED without a
+    # release...
+    voided = void_payment_logic(
+        VoidPaymentInput(order_id=ORDER), payment, SimulatedPaymentProvider(InMemoryLedger())
+    )
+    assert (voided.status, voided.voided_now, voided.void_id) == ("VOIDED", False, None)
+    stored = stored_payment()
+    assert stored["status"] == "VOIDED"
+    assert "void_id" not in stored
+    # ...while the authorizing process still holds the amount, never settled: the hold leaks
+    [held] = authorizing.journal
+    assert held.reference == authorized.charge_id
+    assert (held.settled_by, held.settled_as) == (None, None)
+    # (the shared table, which a real deployment uses, never heard of any of it)
+    assert table_items(SimulatedLedgerRecord) == []
 
-def test_the_handlers_capture_after_a_cold_start_elsewhere(simulated):
+
+def test_the_handlers_capture_after_a_cold_start_elsewhere(payment, simulated):
     # Given the authorize function authorized the order in its execution environment
     authorized = invoke(authorize_payment.lambda_handler, authorize_event(ORDER))
 
@@ -154,7 +166,7 @@ def test_the_handlers_capture_after_a_cold_start_elsewhere(simulated):
 
     # Then it finds the authorization in the shared ledger and takes it
     assert result["status"] == "CAPTURED"
-    assert gateway._simulated() is not simulated
+    assert gateway._simulated(payment.simulated_provider_url) is not simulated
     assert journal_of(simulated) == [("authorize", AUTHORIZE_KEY), ("capture", CAPTURE_KEY)]
     assert simulated.journal[0].reference == authorized["charge_id"]
 
@@ -219,6 +231,55 @@ def test_an_entry_is_settled_by_the_first_key_only_and_again_by_that_key(payment
 def test_settling_an_entry_that_does_not_exist_creates_nothing(payment):
     with pytest.raises(DependencyUnavailableError, match=AUTHORIZE_KEY):
         DynamoDBLedger().settle(AUTHORIZE_KEY, VOID_KEY, "void")
+
+    assert table_items(SimulatedLedgerRecord) == []
+
+
+def awaiting(ledger: DynamoDBLedger) -> JournalEntry:
+    entry = JournalEntry("authorize", AUTHORIZE_KEY, "pi_3ds", EUR_21, approval="required")
+    return ledger.record_if_new(entry)
+
+
+def test_an_approval_is_stored_with_its_authorization_and_answered_once(payment):
+    ledger = DynamoDBLedger()
+    awaiting(ledger)
+    assert stored_ledger(AUTHORIZE_KEY)["approval"] == "required"
+
+    answered = ledger.answer(AUTHORIZE_KEY, "approved")
+    again = ledger.answer(AUTHORIZE_KEY, "declined")  # the other answer, later: the first stands
+
+    assert answered.approval == "approved"
+    assert again == answered
+    assert process().journal == [answered]
+    assert stored_ledger(AUTHORIZE_KEY)["approval"] == "approved"
+    assert "settled_by" not in stored_ledger(AUTHORIZE_KEY)
+
+
+def test_an_approval_voided_first_is_never_answered(payment):
+    ledger = DynamoDBLedger()
+    awaiting(ledger)
+    ledger.settle(AUTHORIZE_KEY, VOID_KEY, "void")
+
+    kept = ledger.answer(AUTHORIZE_KEY, "approved")
+
+    assert kept.approval == "required"
+    assert (kept.settled_by, kept.settled_as) == (VOID_KEY, "void")
+    assert stored_ledger(AUTHORIZE_KEY)["approval"] == "required"
+
+
+def test_an_authorization_that_needs_no_approval_cannot_be_answered(payment):
+    ledger = DynamoDBLedger()
+    ledger.record_if_new(JournalEntry("authorize", AUTHORIZE_KEY, "pi_1", EUR_21))
+
+    kept = ledger.answer(AUTHORIZE_KEY, "declined")
+
+    assert kept.approval is None
+    assert "approval" not in stored_ledger(AUTHORIZE_KEY)
+
+
+def test_answering_an_entry_that_does_not_exist_creates_nothing(payment):
+    with pytest.raises(DependencyUnavailableError, match=AUTHORIZE_KEY):
+        DynamoDBLedger().answer(AUTHORIZE_KEY, "approved")
 
     assert table_items(SimulatedLedgerRecord) == []
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.payment.gateway.ledger import InMemoryLedger, JournalEntry, Operation
+from services.payment.gateway.ledger import Approval, InMemoryLedger, JournalEntry, Operation
 from services.payment.gateway.simulated import SimulatedPaymentProvider
 from shared.contracts import Money
 from shared.errors import (
@@ -379,6 +379,9 @@ class _Ledger:
 
     def settle(self, idempotency_key: str, settled_by: str, settled_as: Operation) -> JournalEntry:
         return self.inner.settle(idempotency_key, settled_by, settled_as)
+
+    def answer(self, idempotency_key: str, approval: Approval) -> JournalEntry:
+        return self.inner.answer(idempotency_key, approval)
 
     def entries(self) -> list[JournalEntry]:
         return self.inner.entries()
