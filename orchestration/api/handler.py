@@ -137,7 +137,7 @@ def payment_webhook() -> Response[str]:
     """The payment provider's signed webhook (the customer approved or declined a payment).
 
     200 once the payment service took it (applied now, applied before, or nothing to apply), so
-    the provider stops redelivering; 400 for one whose signature does not verify (nothing is
+    the provider stops redelivering; 401 for one whose signature does not verify (nothing is
     read or written); 503 when a service is out, so the provider delivers it again later.
     """
     raw = app.current_event.body or ""
@@ -153,7 +153,7 @@ def payment_webhook() -> Response[str]:
         settings, ReceivePaymentWebhookInput(body=raw, signature=signature)
     )
     if received.outcome == "rejected":
-        raise ApiError(400, "invalid_signature", received.reason or "the webhook is not signed")
+        raise ApiError(401, "invalid_signature", received.reason or "the webhook is not signed")
     answered = payments.answer_approval(settings, received)
     if received.order_id is not None:
         tracer.put_annotation("order_id", received.order_id)

@@ -105,5 +105,5 @@ def test_a_forged_webhook_is_refused(shop: Shop):
         {"id": "evt_forged", "type": "payment.approval.approved", "created": int(time.time())},
         {"Webhook-Signature": f"t={int(time.time())},v1={'0' * 64}"},
     )
-    assert answer.status == 400
+    assert answer.status == 401
     assert answer.body["error"]["code"] == "invalid_signature"

@@ -196,7 +196,7 @@ def test_a_forged_webhook_is_refused_and_changes_nothing(catalog):
         )
     )
 
-    assert forged["status"] == 400
+    assert forged["status"] == 401
     assert forged["body"]["error"]["code"] == "invalid_signature"
     assert [p["status"] for p in catalog.payments()] == ["REQUIRES_ACTION"]
     assert catalog.order("order-3ds-forged")["status"] == "PENDING"
