@@ -140,18 +140,11 @@ def test_no_answer_before_the_timeout_cancels_and_a_late_answer_is_refused(catal
     assert catalog.available("SKU-A") == 10
     assert_no_money_moved(catalog)  # the void cancelled the pending authorization
     # The customer clicks Approve too late: the provider refuses, nothing changes.
-    from services.payment.bootstrap import start
-    from services.payment.gateway import simulated_provider
-    from services.payment.logic.keys import authorize_key
     from shared.errors import PaymentNotCapturableError
 
-    [payment] = catalog.payments()
     with pytest.raises(PaymentNotCapturableError, match="cancelled"):
-        simulated_provider(start()).answer_approval(
-            authorization_key=authorize_key("order-3ds-timeout"),
-            authorization_id=payment["charge_id"],
-            approved=True,
-        )
+        catalog.customer_answers("order-3ds-timeout", approved=True)
+    [payment] = catalog.payments()
     # And a (validly signed) late webhook changes nothing either.
     late = catalog.deliver_webhook(
         catalog.signed_webhook("order-3ds-timeout", payment["charge_id"], approved=True)
@@ -213,18 +206,7 @@ def test_an_answer_that_comes_before_the_wait_begins_still_resumes_the_saga(cata
 
     def answer_first(payload: dict[str, Any]) -> None:
         # The order has no token yet: the answer is kept, nothing can be resumed now.
-        from services.payment.bootstrap import start
-        from services.payment.gateway import simulated_provider
-        from services.payment.logic.keys import authorize_key
-
-        [payment] = catalog.payments()
-        simulated_provider(start()).answer_approval(
-            authorization_key=authorize_key(payload["order_id"]),
-            authorization_id=payment["charge_id"],
-            approved=True,
-        )
-        webhook = catalog.signed_webhook(payload["order_id"], payment["charge_id"], approved=True)
-        answered.append(catalog.deliver_webhook(webhook))
+        answered.append(catalog.customer_answers(payload["order_id"], approved=True))
 
     catalog.dispatcher.before_call("await-payment-approval", 1, answer_first)
     result = catalog.run(checkout("order-3ds-early", payment_token=TOKEN))

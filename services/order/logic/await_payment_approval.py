@@ -13,7 +13,7 @@ from services.order.gateway.saga import complete_wait
 from services.order.models import OrderStatus
 from services.order.settings import OrderSettings
 from shared.contracts import AwaitPaymentApprovalInput, AwaitPaymentApprovalOutput
-from shared.errors import OrderNotPendingError
+from shared.errors import DependencyUnavailableError, OrderNotPendingError
 
 
 def await_payment_approval(
@@ -29,8 +29,10 @@ def await_payment_approval(
             raise OrderNotPendingError(
                 f"order {task.order_id} is {status}; it cannot wait for an approval"
             ) from None
-        if order.approval_answer is None:
-            raise  # the condition failed and nothing explains it: retry (transient)
+        if order.approval_answer is None:  # the condition failed and nothing explains it
+            raise DependencyUnavailableError(
+                f"order {task.order_id} changed while it was set to wait; retry"
+            ) from None
         complete_wait(task.task_token, order.approval_answer, settings.aws_region)
         return AwaitPaymentApprovalOutput(order_id=task.order_id, status="ANSWERED")
     return AwaitPaymentApprovalOutput(order_id=task.order_id, status="WAITING")
