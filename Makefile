@@ -14,7 +14,7 @@ SERVICES := $(filter-out orchestration,$(patsubst deploy/%/template.yaml,%,$(sor
 UNITS := $(SERVICES) orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace bench cost chaos fuzz-api test unit integration saga infrastructure e2e api lint fmt generate diagram \
+.PHONY: help install tools run demo trace bench cost chaos fuzz-api verify-stripe test unit integration saga infrastructure e2e api lint fmt generate diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "make bench        cold-start imports, then the local cloud (start-up, latency, throughput); docs/performance.md"
 	@echo "make cost         what a checkout costs on AWS per scenario, and where AWS caps checkouts/s"
 	@echo "make fuzz-api     schemathesis (every check) against a local cloud, 100 examples per operation"
+	@echo "make verify-stripe   the payment provider contract suite against Stripe's test mode (STRIPE_API_KEY)"
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff (lint, format, complexity) + mypy strict + import contracts"
 	@echo "make fmt          format and auto-fix with ruff"
@@ -73,6 +74,12 @@ cost: $(STAMP)
 # schemathesis, every check, against a local cloud of its own (docs/openapi.yaml is the contract).
 fuzz-api: $(STAMP)
 	$(BIN)/python -m tests.fuzz_api --max-examples $(or $(EXAMPLES),100)
+
+# The payment provider contract suite against Stripe's test mode (needs STRIPE_API_KEY=sk_test_...).
+verify-stripe: $(STAMP)
+	@test -n "$$STRIPE_API_KEY" || { echo "make verify-stripe needs STRIPE_API_KEY (a test-mode secret key, sk_test_...)"; exit 2; }
+	@case "$$STRIPE_API_KEY" in sk_test_*|rk_test_*) ;; *) echo "STRIPE_API_KEY must be a test-mode key (sk_test_...): the suite makes payments"; exit 2;; esac
+	CHECKOUT_VERIFY_STRIPE=1 $(BIN)/python -m pytest tests/contract -v
 
 # The fault-schedule checker at scale, then chaos on a real local cloud (not part of `make test`).
 chaos: $(STAMP)
@@ -132,11 +139,17 @@ build: $(TOOLS_STAMP)
 	$(SAM) build -t deploy/$(SERVICE)/template.yaml --build-dir .aws-sam/build/$(SERVICE) \
 		--config-file $(CURDIR)/deploy/samconfig.toml --config-env $(SAM_CONFIG_ENV)
 
-deploy: build
+# The payment provider of a payment deploy: PAYMENT_PROVIDER=stripe STRIPE_RETURN_URL=https://...
+PAYMENT_PROVIDER ?= simulated
+PAYMENT_OVERRIDES = $(if $(filter payment,$(SERVICE)),PaymentProvider=$(PAYMENT_PROVIDER) $(if $(STRIPE_RETURN_URL),StripeReturnUrl=$(STRIPE_RETURN_URL)))
+
+deploy: build $(STAMP)
+	$(BIN)/python deploy/preflight.py --service $(SERVICE) --project $(PROJECT) --stage $(STAGE) \
+		--provider $(PAYMENT_PROVIDER)
 	$(SAM) deploy -t .aws-sam/build/$(SERVICE)/template.yaml \
 		--config-file $(CURDIR)/deploy/samconfig.toml --config-env $(SAM_CONFIG_ENV) \
 		--stack-name $(PROJECT)-$(STAGE)-$(SERVICE) \
-		--parameter-overrides Project=$(PROJECT) Stage=$(STAGE)
+		--parameter-overrides Project=$(PROJECT) Stage=$(STAGE) $(PAYMENT_OVERRIDES)
 
 deploy-all:
 	@for unit in $(UNITS); do $(MAKE) --no-print-directory deploy SERVICE=$$unit || exit 1; done

@@ -35,6 +35,10 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
 }
 # Beyond the tables: the webhook signing secret (dal.secrets), read by who verifies or signs.
 OTHER_ACTIONS: dict[str, set[str]] = {
+    # the Stripe API key (services/payment/gateway/__init__.py), when the provider is stripe
+    "AuthorizePaymentFunction": {"ssm:GetParameter"},
+    "VoidPaymentFunction": {"ssm:GetParameter"},
+    "CapturePaymentFunction": {"ssm:GetParameter"},
     "ReceivePaymentWebhookFunction": {"ssm:GetParameter"},
     "SimulatedProviderFunction": {"ssm:GetParameter"},
 }

@@ -7,7 +7,9 @@ hold (the customer sees nothing), a refund gives back a capture (after-sale only
 
 What an adapter must guarantee, for every operation: an idempotency key already used returns the
 first answer and acts at most once; PaymentProviderUnavailableError means the outcome is unknown or
-retryable (retry, same key).
+retryable (retry, same key). A key is never reused for a request that was refused for the state
+the payment was in: a provider may answer that key with its first refusal (Stripe saves every
+answer under its key for 24 hours).
 - `authorize` raises PaymentDeclinedError when the provider refuses (nothing held), and
   AlreadyCompensatedError when the authorization was voided before it arrived. When the customer
   must approve it first it answers with `next_action`; the provider's signed webhook later says
@@ -68,10 +70,27 @@ class PaymentProvider(Protocol):
         order_id: str,  # kept with the payment (as a provider's metadata), for its pages
     ) -> AuthorizationResult: ...
 
-    def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult: ...
+    # `authorization_id` / `capture_id`: the provider's id the service recorded, when it has one
+    # (a provider whose requests name the payment by id, like Stripe, needs it; the simulated one
+    # finds everything by key). Without it, `void` must still find or tombstone the key.
+    def void(
+        self, *, idempotency_key: str, authorization_key: str, authorization_id: str | None = None
+    ) -> VoidResult: ...
 
     def capture(
-        self, *, idempotency_key: str, authorization_key: str, amount: Money
+        self,
+        *,
+        idempotency_key: str,
+        authorization_key: str,
+        amount: Money,
+        authorization_id: str | None = None,
     ) -> CaptureResult: ...
 
-    def refund(self, *, idempotency_key: str, capture_key: str, amount: Money) -> RefundResult: ...
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        capture_key: str,
+        amount: Money,
+        capture_id: str | None = None,
+    ) -> RefundResult: ...

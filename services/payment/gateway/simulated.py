@@ -151,7 +151,10 @@ class SimulatedPaymentProvider:
             return self._replayed_authorization(kept, amount, order_id)
 
     @tracer.capture_method(capture_response=False)
-    def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult:
+    def void(
+        self, *, idempotency_key: str, authorization_key: str, authorization_id: str | None = None
+    ) -> VoidResult:
+        del authorization_id  # found by its key, as every operation here
         with _ledger_errors():
             done = self._ledger.find(idempotency_key)
             if done is not None:
@@ -184,8 +187,14 @@ class SimulatedPaymentProvider:
 
     @tracer.capture_method(capture_response=False)
     def capture(
-        self, *, idempotency_key: str, authorization_key: str, amount: Money
+        self,
+        *,
+        idempotency_key: str,
+        authorization_key: str,
+        amount: Money,
+        authorization_id: str | None = None,
     ) -> CaptureResult:
+        del authorization_id
         with _ledger_errors():
             done = self._ledger.find(idempotency_key)
             if done is not None:
@@ -211,8 +220,16 @@ class SimulatedPaymentProvider:
             return CaptureResult(capture_id=kept.reference, amount=amount)
 
     @tracer.capture_method(capture_response=False)
-    def refund(self, *, idempotency_key: str, capture_key: str, amount: Money) -> RefundResult:
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        capture_key: str,
+        amount: Money,
+        capture_id: str | None = None,
+    ) -> RefundResult:
         """After-sale only (a return): the saga never refunds, it voids before the pivot."""
+        del capture_id
         with _ledger_errors():
             done = self._ledger.find(idempotency_key)
             if done is not None:

@@ -105,7 +105,7 @@ def _authorize(
         except payments.PaymentChangedError:
             payment = payments.get_payment(task.order_id)
             if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
-                return _after_lost_race(task, provider)
+                return _after_lost_race(task, provider, authorization.charge_id)
         return AuthorizePaymentOutput(
             order_id=task.order_id,
             status=PaymentStatus.REQUIRES_ACTION.value,
@@ -117,12 +117,12 @@ def _authorize(
     try:
         payments.mark_authorized(task.order_id, authorization.charge_id)
     except payments.PaymentChangedError:
-        return _after_lost_race(task, provider)
+        return _after_lost_race(task, provider, authorization.charge_id)
     return _output(task.order_id, authorization.charge_id, authorization.amount)
 
 
 def _after_lost_race(
-    task: AuthorizePaymentInput, provider: PaymentProvider
+    task: AuthorizePaymentInput, provider: PaymentProvider, authorization_id: str
 ) -> AuthorizePaymentOutput:
     """The provider holds the amount but the payment left AUTHORIZING under us: who moved it?"""
     payment = payments.get_payment(task.order_id)
@@ -133,7 +133,9 @@ def _after_lost_race(
     # A void got here first (VOIDED). Release the hold again (the same void key: at most once),
     # so the customer never keeps a hold for a compensated order.
     released = provider.void(
-        idempotency_key=void_key(task.order_id), authorization_key=authorize_key(task.order_id)
+        idempotency_key=void_key(task.order_id),
+        authorization_key=authorize_key(task.order_id),
+        authorization_id=authorization_id,
     )
     if released.void_id is not None:
         with suppress(payments.PaymentChangedError):  # bookkeeping only: the hold is released

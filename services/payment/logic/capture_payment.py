@@ -39,6 +39,7 @@ def capture_payment(
         idempotency_key=capture_key(task.order_id),
         authorization_key=authorize_key(task.order_id),
         amount=task.amount,
+        authorization_id=payment.charge_id,
     )
     try:
         payments.mark_captured(task.order_id, captured.capture_id)

@@ -1,6 +1,7 @@
 """Apply the provider's webhook: the customer approved, or declined, an authorization.
 
-The webhook is believed only when its signature verifies (`gateway.webhooks`). Applying it is a
+The webhook is believed only when its signature verifies (`gateway.webhooks`, or Stripe's own
+events and signatures through its SDK, `gateway.stripe_provider`). Applying it is a
 conditional transition of the payment (REQUIRES_ACTION -> AUTHORIZED or DECLINED), so a duplicate
 or a replay within the signature's window finds the payment already moved the same way and only
 repeats the answer (the API hands it to the saga again, which ignores it); a webhook for a payment
@@ -15,6 +16,7 @@ import time
 from services.payment.dal import payments
 from services.payment.dal.secrets import secure_parameter
 from services.payment.gateway.simulated import DECLINED_BY_CUSTOMER
+from services.payment.gateway.stripe_provider import stripe_webhook_event
 from services.payment.gateway.webhooks import WebhookEvent, WebhookRejectedError, verify
 from services.payment.models import Payment, PaymentStatus
 from services.payment.settings import PaymentSettings
@@ -34,7 +36,10 @@ def receive_payment_webhook(
         raise ConfigurationError("PAYMENT_WEBHOOK_SECRET_PARAMETER is not set")
     secret = secure_parameter(settings.payment_webhook_secret_parameter, settings.aws_region)
     try:
-        event = verify(secret, request.body, request.signature, time.time() if now is None else now)
+        if settings.payment_provider == "stripe":
+            event = stripe_webhook_event(secret, request.body, request.signature)
+        else:
+            event = verify(secret, request.body, request.signature, now or time.time())
     except WebhookRejectedError as rejected:
         logger.warning("webhook rejected", extra={"problem": str(rejected)})
         return ReceivePaymentWebhookOutput(outcome="rejected", reason=str(rejected))

@@ -60,11 +60,11 @@ def _undo(
                 return None
             return _output(task, voided_now=False)
         case PaymentStatus.AUTHORIZED:
-            return _void_held(task, provider)
+            return _void_held(task, provider, payment)
         case PaymentStatus.AUTHORIZING | PaymentStatus.REQUIRES_ACTION:
             # awaiting the customer: the provider's void cancels the approval, so an answer
             # that comes later is refused there and finds VOIDED here
-            return _void_in_flight(task, provider, payment.status)
+            return _void_in_flight(task, provider, payment)
         case PaymentStatus.CAPTURED:
             raise PaymentAlreadyCapturedError(
                 f"payment of order {task.order_id} was captured; a rollback never voids a "
@@ -73,8 +73,10 @@ def _undo(
     return None
 
 
-def _void_held(task: VoidPaymentInput, provider: PaymentProvider) -> VoidPaymentOutput | None:
-    released = _void(provider, task.order_id)
+def _void_held(
+    task: VoidPaymentInput, provider: PaymentProvider, payment: Payment
+) -> VoidPaymentOutput | None:
+    released = _void(provider, task.order_id, payment.charge_id)
     # voided=False: the provider holds nothing for it (released before, under another key):
     # nothing is held either way, so the record says VOIDED, with the void if there was one.
     try:
@@ -85,13 +87,14 @@ def _void_held(task: VoidPaymentInput, provider: PaymentProvider) -> VoidPayment
 
 
 def _void_in_flight(
-    task: VoidPaymentInput, provider: PaymentProvider, status: PaymentStatus
+    task: VoidPaymentInput, provider: PaymentProvider, payment: Payment
 ) -> VoidPaymentOutput | None:
+    status = payment.status
     # Provider first, record second: if the void fails the payment stays AUTHORIZING and the retry
     # asks again. An authorization landing after our void finds the provider's tombstone and is
     # refused; one that landed just before is released by our void, or finds VOIDED and releases
     # itself.
-    released = _void(provider, task.order_id)
+    released = _void(provider, task.order_id, payment.charge_id)
     try:
         payments.mark_voided(task.order_id, status, released.void_id)
     except payments.PaymentChangedError:
@@ -99,9 +102,11 @@ def _void_in_flight(
     return _output(task, voided_now=released.voided, void_id=released.void_id)
 
 
-def _void(provider: PaymentProvider, order_id: str) -> VoidResult:
+def _void(provider: PaymentProvider, order_id: str, authorization_id: str | None) -> VoidResult:
     return provider.void(
-        idempotency_key=void_key(order_id), authorization_key=authorize_key(order_id)
+        idempotency_key=void_key(order_id),
+        authorization_key=authorize_key(order_id),
+        authorization_id=authorization_id,
     )
 
 

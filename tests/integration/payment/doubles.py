@@ -62,29 +62,51 @@ class DelegatingProvider:
             ),
         )
 
-    def void(self, *, idempotency_key: str, authorization_key: str) -> VoidResult:
+    def void(
+        self, *, idempotency_key: str, authorization_key: str, authorization_id: str | None = None
+    ) -> VoidResult:
         return self._call(
             "void",
             lambda: self.inner.void(
-                idempotency_key=idempotency_key, authorization_key=authorization_key
+                idempotency_key=idempotency_key,
+                authorization_key=authorization_key,
+                authorization_id=authorization_id,
             ),
         )
 
     def capture(
-        self, *, idempotency_key: str, authorization_key: str, amount: Money
+        self,
+        *,
+        idempotency_key: str,
+        authorization_key: str,
+        amount: Money,
+        authorization_id: str | None = None,
     ) -> CaptureResult:
         return self._call(
             "capture",
             lambda: self.inner.capture(
-                idempotency_key=idempotency_key, authorization_key=authorization_key, amount=amount
+                idempotency_key=idempotency_key,
+                authorization_key=authorization_key,
+                amount=amount,
+                authorization_id=authorization_id,
             ),
         )
 
-    def refund(self, *, idempotency_key: str, capture_key: str, amount: Money) -> RefundResult:
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        capture_key: str,
+        amount: Money,
+        capture_id: str | None = None,
+    ) -> RefundResult:
         return self._call(
             "refund",
             lambda: self.inner.refund(
-                idempotency_key=idempotency_key, capture_key=capture_key, amount=amount
+                idempotency_key=idempotency_key,
+                capture_key=capture_key,
+                amount=amount,
+                capture_id=capture_id,
             ),
         )
 
