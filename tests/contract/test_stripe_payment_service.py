@@ -222,3 +222,37 @@ def test_other_stripe_events_are_ignored(stripe_stage, double):
     assert answer["outcome"] == "ignored"
     assert stored()["status"] == "AUTHORIZED"
     assert double.intents[held["charge_id"]]["status"] == "requires_capture"
+
+
+def test_the_capturable_event_of_an_authorization_that_needed_no_approval_is_ignored(
+    stripe_stage, double
+):
+    # Stripe sends amount_capturable_updated for every manual-capture authorization, not only
+    # after 3-D Secure: the order must not be told of an approval nobody was asked for.
+    held = authorize()
+    intent = double.intents[held["charge_id"]]
+
+    answer = invoke(
+        receive_payment_webhook.lambda_handler,
+        stripe_event("payment_intent.amount_capturable_updated", intent),
+    )
+
+    assert answer["outcome"] == "ignored"
+    assert stored()["status"] == "AUTHORIZED"
+
+
+def test_a_duplicate_approval_webhook_repeats_the_answer(stripe_stage, double):
+    waiting = authorize("tok_threeDSecureRequired")
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{waiting['next_action']['approve_url']}/approve", b""), timeout=5
+    ):
+        pass
+    event = stripe_event(
+        "payment_intent.amount_capturable_updated", double.intents[waiting["charge_id"]]
+    )
+
+    first = invoke(receive_payment_webhook.lambda_handler, event)
+    again = invoke(receive_payment_webhook.lambda_handler, event)
+
+    assert first["outcome"] == again["outcome"] == "approved"
+    assert stored()["status"] == "AUTHORIZED"

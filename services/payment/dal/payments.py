@@ -41,6 +41,7 @@ def _to_payment(record: PaymentRecord) -> Payment:
         capture_id=record.capture_id,
         void_id=record.void_id,
         decline_reason=record.decline_reason,
+        approval_required=bool(record.approval_required),
     )
 
 
@@ -106,6 +107,7 @@ def mark_requires_action(order_id: str, charge_id: str) -> None:
         [
             PaymentRecord.status.set(PaymentStatus.REQUIRES_ACTION.value),
             PaymentRecord.charge_id.set(charge_id),
+            PaymentRecord.approval_required.set(True),
         ],
         "mark requires action",
     )

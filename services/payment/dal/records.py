@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.models import Model
 
 from shared.dynamodb import bind_models
@@ -31,6 +36,9 @@ class PaymentRecord(Model):
     capture_id = UnicodeAttribute(null=True)
     void_id = UnicodeAttribute(null=True)
     decline_reason = UnicodeAttribute(null=True)
+    # Set once the provider asked for the customer's approval: only such a payment is answered
+    # by an approval webhook (Stripe also reports plain authorizations as capturable).
+    approval_required = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

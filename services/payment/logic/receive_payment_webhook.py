@@ -55,6 +55,9 @@ def _apply(event: WebhookEvent) -> ReceivePaymentWebhookOutput:
     payment = payments.get_payment(order_id)
     if payment is None or payment.charge_id != event.data.authorization_id:
         return _ignored(order_id, "no payment of this order has that authorization")
+    if not payment.approval_required:
+        # Stripe reports every manual-capture authorization as capturable, asked or not.
+        return _ignored(order_id, "the payment needed no approval")
     if payment.status is PaymentStatus.REQUIRES_ACTION:
         try:
             if event.approved:

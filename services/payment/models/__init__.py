@@ -34,6 +34,7 @@ class Payment(BaseModel):
     capture_id: str | None = None
     void_id: str | None = None
     decline_reason: str | None = None
+    approval_required: bool = False  # the provider asked for the customer's approval
 
     def require_amount(self) -> Money:
         """The amount of a payment that got as far as AUTHORIZING; a missing one is corrupt data."""
