@@ -98,6 +98,18 @@ def _stripe_errors(operation: str) -> Iterator[None]:
         raise PaymentProviderUnavailableError(
             f"Stripe refused the API key for the {operation}; check the key's parameter"
         ) from None
+    except stripe.InvalidRequestError as error:
+        if error.code in ("payment_intent_unexpected_state", "charge_already_refunded"):
+            raise  # the operation reads what was done instead from it (void, capture, refund)
+        # Only Stripe's code: its message may quote a parameter, and a parameter may be the token.
+        raise InvalidInputError(
+            f"Stripe refused the {operation} ({error.code or 'invalid_request'})"
+        ) from None
+    except stripe.StripeError as error:
+        # Anything else (a permission, an unknown error): retried, then parked, never echoed.
+        raise PaymentProviderUnavailableError(
+            f"Stripe {operation} failed ({type(error).__name__}); retry"
+        ) from None
 
 
 def _unexpected_state(error: Exception) -> str | None:

@@ -14,7 +14,11 @@ import stripe
 from services.payment.gateway.stripe_provider import StripePaymentProvider, stripe_webhook_event
 from services.payment.gateway.webhooks import APPROVED, DECLINED, WebhookRejectedError, sign
 from shared.contracts import Money
-from shared.errors import PaymentNotCapturableError, PaymentProviderUnavailableError
+from shared.errors import (
+    InvalidInputError,
+    PaymentNotCapturableError,
+    PaymentProviderUnavailableError,
+)
 from tests.support import stripe_double
 
 EUR_21 = Money(amount=2_100, currency="EUR")
@@ -181,3 +185,10 @@ def test_a_signed_body_that_is_not_an_event_is_rejected():
 
     with pytest.raises(WebhookRejectedError, match="not a Stripe event"):
         stripe_webhook_event(SECRET, body, signed(body))
+
+
+def test_a_token_stripe_does_not_know_is_refused_without_echoing_it(double):
+    with pytest.raises(InvalidInputError, match="resource_missing") as refused:
+        authorize(adapter(double), token="tok_secretlooking123")
+
+    assert "tok_secretlooking123" not in str(refused.value)
