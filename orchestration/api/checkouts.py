@@ -25,7 +25,7 @@ from orchestration.parked_checkouts import ParkedCheckout, find_parked
 from orchestration.recovery import PARKED_ERROR, execution_chain, recovery_of
 from orchestration.spec import SAGA, state_name
 from orchestration.steps import STEPS, label_of
-from shared.contracts import OrderSummary
+from shared.contracts import Money, OrderSummary, stored_money
 
 
 def order_id_for(idempotency_key: str) -> str:
@@ -136,7 +136,7 @@ def _view(order_id: str, order: OrderSummary | None, status: CheckoutStatus) -> 
         status=status,
         reason=order.reason if order else None,
         reason_code=order.reason_code if order else None,
-        total=order.total.model_dump() if order and order.total else None,
+        total=order.total if order else None,
         created_at=order.created_at if order else None,
         updated_at=order.updated_at if order else None,
         compensations=[
@@ -144,11 +144,7 @@ def _view(order_id: str, order: OrderSummary | None, status: CheckoutStatus) -> 
             for done in (order.compensations if order else [])
         ],
         parked=None,
-        next_action=(
-            order.next_action.model_dump()
-            if order and order.next_action and status == "PENDING"
-            else None
-        ),
+        next_action=order.next_action if order and status == "PENDING" else None,
     )
 
 
@@ -161,10 +157,15 @@ def _parked_view(order_id: str, order: OrderSummary | None, parked: ParkedChecko
                 "the order is parked for an operator"
             ),
             "reason_code": PARKED_ERROR,
-            "total": parked.reservation.get("total"),
+            "total": _reserved_total(parked),
             "parked": _parked(parked),
         }
     )
+
+
+def _reserved_total(parked: ParkedCheckout) -> Money | None:
+    total = parked.reservation.get("total") or {}
+    return stored_money(total.get("amount"), total.get("currency"))
 
 
 def _label(operation: str) -> str:
@@ -179,7 +180,7 @@ def checkout_steps_view(order_id: str, settings: CheckoutApiSettings) -> Checkou
     chain = execution_chain(aws.describe_execution, settings.state_machine_arn, order_id)
     runs = [(described, aws.execution_history(described["executionArn"])) for described in chain]
     return CheckoutStepsView(
-        **view.model_dump(),
+        **dict(view),  # the fields as they are: no dump and validate again
         steps=[
             step
             for described, events in runs

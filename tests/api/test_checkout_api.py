@@ -164,6 +164,11 @@ BAD_REQUESTS = [
     pytest.param({"raw_body": "{" + " " * 20_000 + "}"}, 413, "body_too_large", id="oversize"),
     pytest.param({"headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type",
                  id="content-type"),
+    # Powertools would parse these as a form, and as JSON: refused before routing (transport.py).
+    pytest.param({"headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 415,
+                 "unsupported_media_type", id="form-content-type"),
+    pytest.param({"headers": {"Content-Type": ""}}, 415, "unsupported_media_type",
+                 id="no-content-type"),
     pytest.param({"key": None}, 400, "idempotency_key_required", id="no-key"),
     pytest.param({"key": "short"}, 400, "invalid_parameter", id="bad-key"),
     pytest.param({"headers": {"X-Checkout-Fault": "nope"}}, 400, "invalid_fault_schedule",
@@ -187,6 +192,35 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_writes_nothing(
     assert answer["error"]["message"]
     assert shop.orders() == []
     assert shop.sfn.list_executions(stateMachineArn=shop.state_machine_arn)["executions"] == []
+
+
+def test_a_refused_body_names_each_field_in_the_details(api, shop):
+    payload = body(customer_id="", items=[{"sku": "SKU-A", "quantity": "2"}])
+
+    status, answer = post(api, payload)
+
+    assert status == 422
+    fields = [detail["field"] for detail in answer["error"]["details"]]
+    assert fields == ["customer_id", "items.0.quantity"]
+    assert answer["error"]["message"] == (
+        "the request body is invalid: customer_id, items.0.quantity"
+    )
+
+
+def test_a_response_that_does_not_fit_its_model_is_a_500_not_a_client_error(api, shop, monkeypatch):
+    from types import SimpleNamespace
+
+    from orchestration.api import catalog
+
+    def broken(*_args: Any) -> SimpleNamespace:
+        return SimpleNamespace(products=[{"sku": "SKU-A", "price": "free"}], missing=[])
+
+    monkeypatch.setattr(catalog, "get_products", broken)
+
+    status, answer = api("GET", "/products/SKU-A")
+
+    assert status == 500
+    assert answer["error"]["code"] == "internal_error"
 
 
 def test_header_names_are_case_insensitive(api, shop):

@@ -150,4 +150,5 @@ def test_an_unknown_view_is_a_400_naming_the_choices(api, shop, value):
 
     assert status == 400
     assert error["error"]["code"] == "invalid_parameter"
-    assert "status, steps" in error["error"]["message"]
+    assert "'status' or 'steps'" in error["error"]["message"]
+    assert error["error"]["message"].startswith(f"view is malformed: {value!r}")
