@@ -14,11 +14,12 @@ SERVICES := $(filter-out orchestration,$(patsubst deploy/%/template.yaml,%,$(sor
 UNITS := $(SERVICES) orchestration
 SAM_CONFIG_ENV = $(if $(filter prod%,$(STAGE)),prod,default)
 
-.PHONY: help install tools run demo trace bench cost chaos fuzz-api verify-stripe test unit integration saga infrastructure e2e api lint fmt generate diagram \
+.PHONY: help install tools browser console run demo trace bench cost chaos fuzz-api verify-stripe test unit integration saga infrastructure e2e api lint fmt generate diagram \
 	validate build deploy deploy-all destroy clean
 
 help:
 	@echo "make run          set up if needed and serve the whole suite locally on 127.0.0.1:3000"
+	@echo "make console      the saga console alone (make run serves it too), on 127.0.0.1:8080"
 	@echo "make demo         run four checkout scenarios against the running local cloud"
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
@@ -31,6 +32,7 @@ help:
 	@echo "make fmt          format and auto-fix with ruff"
 	@echo "make generate     regenerate the ASL file, the wiring, the diagrams and the OpenAPI fault pattern from orchestration/spec.py"
 	@echo "make unit | integration | saga | api | infrastructure | e2e   run one test group"
+	@echo "make browser      install Debian's Chromium for the console's browser tests (make test does)"
 	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
 	@echo "make deploy SERVICE=<inventory|payment|order|orchestration> STAGE=<name>"
 	@echo "make deploy-all STAGE=<name>   every unit, in dependency order"
@@ -89,14 +91,29 @@ trace: $(STAMP)
 	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id>"; exit 2; }
 	$(BIN)/checkout trace $(ORDER)
 
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) browser
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-e2e: $(STAMP)
+e2e: $(STAMP) browser
 	$(BIN)/python -m pytest tests/e2e
+
+# Debian's Chromium, which Playwright drives for the console's browser tests (no browser download).
+# As root (CI) it is installed; otherwise it says how. CHROMIUM=/path/to/chrome uses another.
+browser:
+	@test -n "$$CHROMIUM" || command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium (Debian's package) for the browser tests ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the console's browser tests need Chromium: sudo apt-get install chromium (or set CHROMIUM)"; \
+	    exit 1; \
+	  fi; }
+
+console: $(STAMP)
+	$(BIN)/checkout console
 
 api: $(STAMP)
 	$(BIN)/python -m pytest tests/api

@@ -34,6 +34,7 @@ class LocalCloud:
         self.deployment: Any = None
         self.runtime: Any = None
         self.gateway: Any = None
+        self.console_url: str | None = None
         self.xray: Any = None
         self.events: Any = None
 
@@ -101,6 +102,7 @@ class LocalCloud:
         )
         self.gateway.start()
         self._stops.append(self.gateway.stop)
+        self.console_url = self._start_console()
         elapsed = time.perf_counter() - started
         self._write_state(elapsed)
         return elapsed
@@ -121,11 +123,46 @@ class LocalCloud:
         )
         self.say(f"  seeded {seed()} demo products into {tables['ProductsTable']}")
 
+    def _start_console(self) -> str | None:
+        """The saga console (orchestration/console), in this process, reading the endpoint as
+        `checkout console` would. A port already taken costs the console, not the cloud."""
+        import boto3
+
+        from orchestration.cli.target import Target
+        from orchestration.console.server import serve_in_thread
+        from orchestration.console.sources import source_for
+
+        config = self.config
+        target = Target(
+            label=f"the local cloud at {config.aws_endpoint}",
+            session=boto3.session.Session(region_name=os.environ["AWS_REGION"]),
+            endpoint_url=config.aws_endpoint,
+            stage=config.stage,
+            region=os.environ["AWS_REGION"],
+            profile=None,
+            state_machine_arn=self.deployment.state_machine_arn,
+            parked_table=self.deployment.tables.get("ParkedCheckoutsTable"),
+            event_bus=self.deployment.event_bus,
+        )
+        source = source_for(target, read_only=False, api_url=config.api_url)
+        try:
+            server = serve_in_thread(source, config.console_port, config.host)
+        except OSError as error:
+            self.say(
+                f"  console not started: {config.host}:{config.console_port} is taken ({error}); "
+                "set CHECKOUT_CONSOLE_PORT"
+            )
+            return None
+        self._stops.append(server.shutdown)
+        self.say(f"  saga console on {config.console_url}")
+        return config.console_url
+
     def _write_state(self, elapsed: float) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         state = {
             "api_url": self.config.api_url,
             "aws_endpoint": self.config.aws_endpoint,
+            "console_url": self.console_url,
             "state_machine_arn": self.deployment.state_machine_arn,
             "stage": self.config.stage,
             "event_bus": self.deployment.event_bus,
@@ -144,8 +181,15 @@ class LocalCloud:
                 self.say(f"  while stopping: {error}")
 
 
-def banner(config: LocalCloudConfig, elapsed: float, functions: int) -> str:
+def banner(
+    config: LocalCloudConfig, elapsed: float, functions: int, console_url: str | None
+) -> str:
     api = config.api_url
+    console = (
+        f"{console_url}   (open it in a browser)"
+        if console_url
+        else ("not started: its port is taken (set CHECKOUT_CONSOLE_PORT)")
+    )
     body = '{"customer_id":"cust-1","items":[{"sku":"SKU-TSHIRT","quantity":1}],'
     post = (
         f"curl -s -X POST {api}/checkouts -H 'Content-Type: application/json' "
@@ -153,6 +197,7 @@ def banner(config: LocalCloudConfig, elapsed: float, functions: int) -> str:
     )
     return f"""
 The checkout suite is up in {elapsed:.1f}s ({functions} functions warm).
+  console       {console}
   API           {api}   (GET /products, POST /checkouts, GET /checkouts/{{order_id}})
   AWS endpoint  {config.aws_endpoint}   (aws --endpoint-url {config.aws_endpoint} ...)
   X-Ray daemon  udp://{config.host}:{config.xray_port}
@@ -199,7 +244,8 @@ def main() -> int:
     _stop_when_orphaned(stopping)
     try:
         elapsed = cloud.start()
-        print(banner(config, elapsed, len(cloud.runtime.function_names())), flush=True)
+        functions = len(cloud.runtime.function_names())
+        print(banner(config, elapsed, functions, cloud.console_url), flush=True)
         stopping.wait()
     except SystemExit as exit_:
         print(f"local cloud: {exit_}", file=sys.stderr, flush=True)

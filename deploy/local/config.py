@@ -24,6 +24,7 @@ class LocalCloudConfig:
     api_port: int = field(default_factory=lambda: _port("CHECKOUT_API_PORT", 3000))
     aws_port: int = field(default_factory=lambda: _port("CHECKOUT_AWS_PORT", 4566))
     xray_port: int = field(default_factory=lambda: _port("CHECKOUT_XRAY_PORT", 2000))
+    console_port: int = field(default_factory=lambda: _port("CHECKOUT_CONSOLE_PORT", 8080))
     max_workers_per_function: int = field(
         default_factory=lambda: int(os.environ.get("CHECKOUT_MAX_WORKERS", "8"))
     )
@@ -59,6 +60,10 @@ class LocalCloudConfig:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.console_port}/"
 
     @property
     def log_dir(self) -> Path:

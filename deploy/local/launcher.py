@@ -77,6 +77,9 @@ class LocalCloudProcess:
         while self.aws_port == self.api_port:
             self.aws_port = free_port()
         self.xray_port = free_port(socket.SOCK_DGRAM)
+        self.console_port = free_port()
+        while self.console_port in (self.api_port, self.aws_port):
+            self.console_port = free_port()
         self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.state: dict[str, Any] = {}
@@ -93,6 +96,10 @@ class LocalCloudProcess:
         return f"http://127.0.0.1:{self.aws_port}"
 
     @property
+    def console(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    @property
     def pid(self) -> int:
         assert self.process is not None, "not started"
         return self.process.pid
@@ -103,6 +110,7 @@ class LocalCloudProcess:
             "CHECKOUT_API_PORT": str(self.api_port),
             "CHECKOUT_AWS_PORT": str(self.aws_port),
             "CHECKOUT_XRAY_PORT": str(self.xray_port),
+            "CHECKOUT_CONSOLE_PORT": str(self.console_port),
             "CHECKOUT_STATE_DIR": str(self.state_dir),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,

@@ -7,6 +7,7 @@
     checkout retry ORDER_ID [--no-wait] [--aws ...] run a parked checkout's rollback again
     checkout new-step SERVICE ACTION COMPENSATION --after STEP
                                                     scaffold a saga step (docs/extending.md)
+    checkout console [--port N] [--aws ...]         the saga console in a browser
 
 Each subcommand lives in its own module and registers itself through `add_parser`; `main` only
 dispatches, so a later `checkout trace` is one more module and one more line below.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from orchestration.cli import demo, new_step, operator, trace
+from orchestration.cli import console, demo, new_step, operator, trace
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_parser(commands)
     operator.add_parser(commands)
     new_step.add_parser(commands)
+    console.add_parser(commands)
     return parser
 
 

@@ -120,18 +120,10 @@ def run_parked(args: argparse.Namespace) -> int:
 
 def run_retry(args: argparse.Namespace) -> int:
     from orchestration.reconciler.logic import NotParkedError, StillRunningError, retry_parked
-    from orchestration.reconciler.settings import ReconcilerSettings
 
     try:
         target = _connect(args)
-        settings = ReconcilerSettings(
-            stage=target.stage,
-            aws_region=target.region,
-            state_machine_arn=target.require("state machine", target.state_machine_arn),
-            parked_checkouts_table_name=target.require("parked table", target.parked_table),
-            checkout_event_bus_name=target.event_bus or "unused-by-retry",
-            reconcile_lookback_minutes=60,
-        )
+        settings = retry_settings(target)
         outcome = retry_parked(args.order_id, settings)
     except (NotParkedError, StillRunningError) as refused:
         print(f"checkout retry: {refused}", file=sys.stderr)
@@ -143,6 +135,20 @@ def run_retry(args: argparse.Namespace) -> int:
     if args.no_wait or outcome.recovery is None:
         return EXIT_OK
     return _follow(target, settings.state_machine_arn, outcome.recovery)
+
+
+def retry_settings(target: Target) -> Any:
+    """The reconciler's settings for an operator's retry on this target (ReconcilerSettings)."""
+    from orchestration.reconciler.settings import ReconcilerSettings
+
+    return ReconcilerSettings(
+        stage=target.stage,
+        aws_region=target.region,
+        state_machine_arn=target.require("state machine", target.state_machine_arn),
+        parked_checkouts_table_name=target.require("parked table", target.parked_table),
+        checkout_event_bus_name=target.event_bus or "unused-by-retry",
+        reconcile_lookback_minutes=60,
+    )
 
 
 def _follow(target: Target, state_machine_arn: str, name: str) -> int:

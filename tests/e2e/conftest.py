@@ -34,6 +34,7 @@ class Shop:
     url: str
     aws_endpoint: str = ""
     state_dir: Path | None = None  # where `checkout ...` commands find this local cloud
+    console_url: str = ""  # the saga console this local cloud serves
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
@@ -94,7 +95,7 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         cloud.start(timeout=120)
     except RuntimeError as error:
         pytest.fail(f"the local cloud did not start: {error}\n{cloud.tail()}")
-    yield Shop(cloud.api, cloud.aws, cloud.state_dir)
+    yield Shop(cloud.api, cloud.aws, cloud.state_dir, cloud.console)
     report = cloud.stop()
     assert report.exit_code == 0, cloud.tail()
     assert report.workers_left == [], f"worker processes left behind: {report.workers_left}"

@@ -1,0 +1,65 @@
+"""Where a console reads, and what an operator may do from it: built from a `Target`.
+
+The parked list and the retry are the operator commands' own code (`checkout parked`,
+`checkout retry`: orchestration/cli/operator.py, the reconciler's `retry_parked`). Against AWS
+the console is read-only: it lists, it never retries or starts a checkout.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orchestration.cli.target import Target
+from orchestration.console.server import ConsoleSource
+
+
+def source_for(target: Target, *, read_only: bool, api_url: str | None = None) -> ConsoleSource:
+    sfn = target.client("stepfunctions")
+    arn = target.state_machine_arn
+    if arn is None and target.endpoint_url is not None:
+        machines = sfn.list_state_machines().get("stateMachines", [])
+        arn = next((m["stateMachineArn"] for m in machines if "checkout-saga" in m["name"]), None)
+    arn = target.require("checkout state machine", arn)
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    return ConsoleSource(
+        label=target.label + (" (read-only)" if read_only else ""),
+        sfn=sfn,
+        xray=target.client("xray"),
+        state_machine_arn=arn,
+        definition=definition,
+        trace_filter=target.endpoint_url is None,  # moto keeps no annotation index: scan it
+        api_url=api_url,
+        read_only=read_only,
+        parked=_parked_lister(target),
+        retry=None if read_only else _retrier(target),
+    )
+
+
+def _parked_lister(target: Target) -> Any:
+    if target.parked_table is None:
+        return None
+    from orchestration.cli.operator import describe
+    from orchestration.parked_checkouts import bind_parked_table, list_parked
+
+    bind_parked_table(target.parked_table, target.region)
+
+    def parked() -> list[dict[str, Any]]:
+        return [describe(item) for item in list_parked()]
+
+    return parked
+
+
+def _retrier(target: Target) -> Any:
+    if target.parked_table is None or target.state_machine_arn is None:
+        return None
+    from orchestration.cli.operator import retry_settings
+    from orchestration.reconciler.logic import retry_parked
+
+    settings = retry_settings(target)
+
+    def retry(order_id: str) -> str:
+        outcome = retry_parked(order_id, settings)
+        return f"started {outcome.recovery}: {outcome.detail}"
+
+    return retry
