@@ -30,7 +30,7 @@ help:
 	@echo "make chaos        1,000 random fault schedules, then a local cloud under worker kills and stopped executions"
 	@echo "make lint         ruff (lint, format, complexity) + mypy strict + import contracts"
 	@echo "make fmt          format and auto-fix with ruff"
-	@echo "make generate     regenerate the ASL file, the wiring, the diagrams and the OpenAPI fault pattern from orchestration/spec.py"
+	@echo "make generate     regenerate the ASL file, the wiring and the diagrams from orchestration/spec.py, and docs/openapi.yaml from the API"
 	@echo "make unit | integration | saga | api | infrastructure | e2e   run one test group"
 	@echo "make browser      install Debian's Chromium for the console's browser tests (make test does)"
 	@echo "make validate     cfn-lint + sam validate --lint on every template (offline)"
@@ -68,6 +68,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/local_cloud.py
+	$(BIN)/python bench/console.py
 
 # What a checkout costs on AWS per scenario, and the ceilings at default quotas (docs/performance.md).
 cost: $(STAMP)

@@ -1,8 +1,8 @@
 """Generate docs/openapi.yaml from the checkout API's code (`make generate`).
 
 The routes, their parameters, bodies and responses are Powertools' (`app.get_openapi_schema`,
-from the route functions' signatures and `responses=`). Four things it cannot say are added
-here, each for a reason given where it is done. A test fails when the committed document is
+from the route functions' signatures and `responses=`). Five things it cannot say are mended
+here, each numbered where it is done, with its reason. A test fails when the committed document is
 stale; never edit it by hand.
 """
 
@@ -63,22 +63,36 @@ def _mend(route: str, operation: dict[str, Any]) -> None:
     if _refers_to(operation["responses"].get("422"), "HTTPValidationError"):
         del operation["responses"]["422"]
     for parameter in operation.get("parameters", []):
+        # 2. Header names as the API spells them (Powertools lowers them); an optional header
+        #    is a string when sent (Powertools types it `string | null`, which no header can be).
         parameter["name"] = HEADER_NAMES.get(parameter["name"], parameter["name"])
         parameter["schema"].pop("title", None)
         parameter["schema"].pop("description", None)  # said once, on the parameter
+        parameter["schema"] = _not_null(parameter["schema"])
         if parameter["name"] == handler.FAULT_HEADER:
-            # 2. The header is parsed by shared.faults (a message naming what is wrong), not by a
+            # 3. The header is parsed by shared.faults (a message naming what is wrong), not by a
             #    pattern; the pattern here is its grammar, so a schema-valid schedule is accepted.
             #    No length bound: the pattern bounds it, and a bound beside it makes schemathesis
             #    send boundary strings the pattern does not allow.
             parameter["schema"] = {"type": "string", "pattern": schedule_pattern(SAGA.fault_names)}
     if route == "POST /payments/webhook":
-        # 3. The webhook's body is read raw (the signature is over its bytes), so the route
+        # 4. The webhook's body is read raw (the signature is over its bytes), so the route
         #    declares no body model; what the provider sends is a JSON object.
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    options = schema.get("anyOf")
+    if not options:
+        return schema
+    kept = [option for option in options if option.get("type") != "null"]
+    if len(kept) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**kept[0], **rest}
 
 
 def _refers_to(response: dict[str, Any] | None, schema_name: str) -> bool:
@@ -89,7 +103,7 @@ def _refers_to(response: dict[str, Any] | None, schema_name: str) -> bool:
 
 
 def _integral(value: Any) -> Any:
-    """4. Powertools' models keep bounds as floats (`minimum: 1.0`); JSON Schema means 1."""
+    """5. Powertools' models keep bounds as floats (`minimum: 1.0`); JSON Schema means 1."""
     if isinstance(value, dict):
         return {key: _integral(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -1,4 +1,4 @@
-"""What is checked before routing: the body's media type, size and JSON syntax.
+"""What is done before routing: the headers made plain, the body's media type, size and syntax.
 
 Powertools' validation parses the body as JSON when no Content-Type is sent, as a form when one
 is, and lets a 5,000-digit number or nesting thousands deep escape as a 500; and it runs before
@@ -29,6 +29,29 @@ BODY_RULES = {
     ("POST", "/checkouts"): BodyRule(MAX_BODY_BYTES, json_only=True),
     ("POST", "/payments/webhook"): BodyRule(MAX_WEBHOOK_BYTES, json_only=False),
 }
+
+
+def with_plain_headers(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with each header once, trimmed, and an empty one left out; the media type in
+    lower case. As the hand-written handler read them: a header sent twice counts by its last
+    value (Powertools would refuse it as a list), `Idempotency-Key: ` is a missing key, an
+    empty `X-Checkout-Fault` no schedule, and `Application/JSON` JSON (Powertools compares
+    the media type case-sensitively and answers 415 in a shape of its own)."""
+    headers: dict[str, str] = {}
+    for name, value in (event.get("headers") or {}).items():
+        headers[str(name)] = str(value).strip() if value is not None else ""
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if values:
+            headers[str(name)] = str(values[-1]).strip()
+    plain = {name: value for name, value in headers.items() if value}
+    for name in [name for name in plain if name.lower() == "content-type"]:
+        media, _, parameters = plain[name].partition(";")
+        plain[name] = media.strip().lower() + (f";{parameters}" if parameters else "")
+    return {
+        **event,
+        "headers": plain,
+        "multiValueHeaders": {name: [value] for name, value in plain.items()},
+    }
 
 
 def refusal(event: dict[str, Any]) -> ApiError | None:

@@ -46,11 +46,12 @@ class CheckoutDetail:
     row: CheckoutRow
     steps: list[CheckoutStep]
     marks: dict[str, str]  # state -> done | failed | compensated | retried | running
-    cause: str | None  # the error that started the rollback (or the parking)
+    cause: str | None  # the error of the first step that failed
     compensations: list[tuple[str, str]]  # (operation, what it did)
     trace: str | None
     executions: list[str] = field(default_factory=list)
     transitions: set[tuple[str, str]] = field(default_factory=set)  # (from, to) as taken
+    rolled_back: bool = False  # a compensation ran: the cause started the rollback
 
 
 def _money(total: Any) -> str:
@@ -59,8 +60,8 @@ def _money(total: Any) -> str:
     return f"{int(total['amount']) / 100:.2f} {total.get('currency', '')}".strip()
 
 
-def _status(described: dict[str, Any]) -> tuple[str, str]:
-    """The checkout's status and reason by its newest execution."""
+def _status(described: dict[str, Any], parked: dict[str, Any] | None) -> tuple[str, str]:
+    """The checkout's status and reason by its newest execution, and its parked record."""
     status = described["status"]
     output = json.loads(described.get("output") or "{}")
     if status == "RUNNING":
@@ -70,13 +71,17 @@ def _status(described: dict[str, Any]) -> tuple[str, str]:
         if isinstance(cancellation, dict):
             return "CANCELLED", str(cancellation.get("reason") or "")
         return "CONFIRMED", ""
+    if parked is not None:  # parked by the saga, or by the reconciler after the execution died
+        return "FAILED", f"parked at {parked['stuck_step']} ({parked['error']})"
     if described.get("error") == PARKED_ERROR:
         return "FAILED", str(described.get("cause") or "parked for an operator")
     return "DIED", f"execution {status.lower()}: the reconciler resumes it"
 
 
-def _row(first: dict[str, Any], newest: dict[str, Any]) -> CheckoutRow:
-    status, reason = _status(newest)
+def _row(
+    first: dict[str, Any], newest: dict[str, Any], parked: dict[str, Any] | None = None
+) -> CheckoutRow:
+    status, reason = _status(newest, parked)
     data = json.loads(newest.get("output") or first.get("input") or "{}")
     total = data.get("reservation", {}).get("total") if isinstance(data, dict) else None
     started = first["startDate"]
@@ -91,8 +96,17 @@ def _row(first: dict[str, Any], newest: dict[str, Any]) -> CheckoutRow:
     )
 
 
-def recent_checkouts(sfn: Any, state_machine_arn: str, limit: int = 50) -> list[CheckoutRow]:
-    """The newest checkouts, newest first (one row per order, its recoveries folded in)."""
+def recent_checkouts(
+    sfn: Any,
+    state_machine_arn: str,
+    limit: int = 50,
+    parked: dict[str, dict[str, Any]] | None = None,
+) -> list[CheckoutRow]:
+    """The newest checkouts, newest first (one row per order, its recoveries folded in).
+
+    Lists up to three pages' worth of executions, groups them by order, keeps the `limit`
+    newest orders, and describes only those: one DescribeExecution per row (two for an order
+    with a recovery). `parked` (order id -> its parked record) marks the parked ones FAILED."""
     listed: list[dict[str, Any]] = []
     paginator = sfn.get_paginator("list_executions")
     for page in paginator.paginate(stateMachineArn=state_machine_arn, PaginationConfig={
@@ -103,19 +117,21 @@ def recent_checkouts(sfn: Any, state_machine_arn: str, limit: int = 50) -> list[
     for execution in listed:
         match = RECOVERY.match(execution["name"])
         by_order.setdefault(match["order"] if match else execution["name"], []).append(execution)
-    rows = []
+    orders = []
     for order_id, executions in by_order.items():
         executions.sort(key=lambda e: e["startDate"])
-        if executions[0]["name"] != order_id:
-            continue  # its saga execution is older than the page read
+        if executions[0]["name"] == order_id:  # else its saga execution is older than the read
+            orders.append((order_id, executions))
+    orders.sort(key=lambda order: order[1][0]["startDate"], reverse=True)
+    rows = []
+    for order_id, executions in orders[:limit]:
         first = sfn.describe_execution(executionArn=executions[0]["executionArn"])
         newest = (
             first if len(executions) == 1
             else sfn.describe_execution(executionArn=executions[-1]["executionArn"])
         )  # fmt: skip
-        rows.append(_row(first, newest))
-    rows.sort(key=lambda row: row.started_at, reverse=True)
-    return rows[:limit]
+        rows.append(_row(first, newest, (parked or {}).get(order_id)))
+    return rows
 
 
 def _marks(steps: list[CheckoutStep], entered: list[str]) -> dict[str, str]:
@@ -172,6 +188,7 @@ def checkout_detail(
     definition: dict[str, Any],
     *,
     trace_filter: bool = True,  # False on the local cloud, whose X-Ray is scanned
+    parked: dict[str, Any] | None = None,  # its parked record, if it is parked
 ) -> CheckoutDetail | None:
     """One checkout: every execution's steps, the graph's marks, the cause, the trace."""
     chain = execution_chain(describer(sfn), state_machine_arn, order_id)
@@ -191,7 +208,7 @@ def checkout_detail(
         compensations += _compensation_results(events, definition)
     cause = next((step.error for step in steps if step.outcome == "failed" and step.error), None)
     return CheckoutDetail(
-        row=_row(chain[0], chain[-1]),
+        row=_row(chain[0], chain[-1], parked),
         steps=steps,
         marks=_marks(steps, entered),
         cause=cause,
@@ -199,6 +216,7 @@ def checkout_detail(
         trace=_trace(xray, order_id, chain[0]["startDate"], trace_filter),
         executions=[described["name"] for described in chain],
         transitions=transitions,
+        rolled_back=bool(compensations),
     )
 
 

@@ -232,7 +232,8 @@ def svg(
         source, target = graph.nodes[edge.source], graph.nodes[edge.target]
         bold = " taken" if (edge.source, edge.target) in taken else ""
         parts.append(
-            f'<path class="edge {edge.kind}{bold}" data-edge="{edge.source}>{edge.target}" '
+            f'<path class="edge {edge.kind}{bold}" '
+            f'data-edge="{escape(edge.source)}&gt;{escape(edge.target)}" '
             f'd="{_edge_path(source, target)}" '
             'marker-end="url(#arrow)"/>'
         )
@@ -240,7 +241,8 @@ def svg(
         mark = marks.get(node.state, "")
         title, subtitle = _label(node)
         parts.append(
-            f'<g class="node {node.kind.lower()} lane-{LANE_NAMES[node.lane]} {mark}" '
+            f'<g class="node {escape(node.kind.lower())} lane-{LANE_NAMES[node.lane]} '
+            f'{escape(mark)}" '
             f'data-state="{escape(node.state)}" data-mark="{escape(mark)}">'
             f"<title>{escape(node.state)}{': ' + escape(mark) if mark else ''}</title>"
             f'<rect x="{node.x}" y="{node.y}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'

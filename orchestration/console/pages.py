@@ -107,8 +107,9 @@ def legend() -> str:
 def graph_page(graph: Graph, source: str) -> str:
     body = (
         "<h1>The checkout saga</h1>"
-        '<p class="muted">Drawn from orchestration/checkout_saga.asl.json. Each compensation '
-        "sits under the step it undoes; a rollback runs right to left.</p>"
+        '<p class="muted">Drawn from the deployed state machine\'s definition (locally, '
+        "orchestration/checkout_saga.asl.json). Each compensation sits under the step it undoes; "
+        "a rollback runs right to left.</p>"
         f'{legend()}<div class="graph-wrap">{svg(graph)}</div>'
     )
     return page("Saga graph", body, current="/graph", source=source)
@@ -156,8 +157,9 @@ def _compensations(done: Iterable[tuple[str, str]]) -> str:
 def detail_fragment(detail: CheckoutDetail, graph: Graph) -> str:
     row = detail.row
     final = " data-final" if row.status in FINAL else ""
+    heading = "What started the rollback" if detail.rolled_back else "What failed"
     cause = (
-        f'<h2>What started the rollback</h2><p class="error" id="cause">{escape(detail.cause)}</p>'
+        f'<h2>{heading}</h2><p class="error" id="cause">{escape(detail.cause)}</p>'
         if detail.cause
         else ""
     )
@@ -205,7 +207,8 @@ CARDS = (
 def _products_table(products: list[dict[str, Any]]) -> str:
     rows = "".join(
         f"<tr><td><code>{escape(p['sku'])}</code></td><td>{escape(p['name'])}</td>"
-        f"<td>{p['price'] / 100:.2f} {escape(p['currency'])}</td><td>{p['available']}</td></tr>"
+        f"<td>{p['price'] / 100:.2f} {escape(p['currency'])}</td>"
+        f"<td>{int(p['available'])}</td></tr>"
         for p in products
     )
     return (
@@ -234,7 +237,7 @@ def try_page(
     lines = "".join(
         f'<tr><td><label for="qty-{escape(p["sku"])}"><code>{escape(p["sku"])}</code> '
         f"{escape(p['name'])}</label></td><td>{p['price'] / 100:.2f} {escape(p['currency'])}</td>"
-        f'<td>{p["available"]}</td><td><input id="qty-{escape(p["sku"])}" '
+        f'<td>{int(p["available"])}</td><td><input id="qty-{escape(p["sku"])}" '
         f'name="qty:{escape(p["sku"])}" type="number" min="0" max="1000" '
         f'value="0" inputmode="numeric"></td></tr>'
         for p in products

@@ -31,7 +31,10 @@ from shared.faults import MAX_COUNT, FaultKind
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 DEFAULT_PORT = 8080
-ORDER_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}"
+ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")  # shared.contracts.OrderId
+# The console answers only to these names: a page on another site that rebinds its own name to
+# 127.0.0.1 (DNS rebinding) must not read it, nor take a form's token.
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class Console:
         request = Request(environ)
         adapter = self.urls.bind_to_environ(environ)
         response: Any
+        if request.host.rsplit(":", 1)[0] not in LOCAL_HOSTS:
+            forbidden = Response("this console answers on 127.0.0.1 only", status=403)
+            answered_: Iterable[bytes] = forbidden(environ, start_response)
+            return answered_
         try:
             endpoint, arguments = adapter.match()
             response = getattr(self, f"_{endpoint}")(request, **arguments)
@@ -93,7 +100,9 @@ class Console:
     def _checkouts(self, request: Request) -> Response:
         wanted = request.args.get("status")
         status_filter = wanted if wanted in data.FILTERS else None
-        rows = data.recent_checkouts(self.source.sfn, self.source.state_machine_arn)
+        rows = data.recent_checkouts(
+            self.source.sfn, self.source.state_machine_arn, parked=self._parked_by_order()
+        )
         if status_filter is not None:
             rows = [row for row in rows if row.status in data.FILTERS[status_filter]]
         if request.args.get("fragment"):
@@ -108,8 +117,9 @@ class Console:
             data.checkout_detail(
                 self.source.sfn, self.source.xray, self.source.state_machine_arn, order_id,
                 self.source.definition, trace_filter=self.source.trace_filter,
+                parked=self._parked_by_order().get(order_id),
             )
-            if re.fullmatch(ORDER_ID, order_id)
+            if ORDER_ID.match(order_id) and not data.RECOVERY.match(order_id)
             else None
         )  # fmt: skip
         if detail is None:
@@ -149,7 +159,8 @@ class Console:
         )  # fmt: skip
 
     def _check_token(self, request: Request) -> None:
-        if not secrets.compare_digest(request.form.get("token", ""), self.token):
+        sent = request.form.get("token", "").encode()
+        if not secrets.compare_digest(sent, self.token.encode()):
             raise Forbidden("This form is not from this console (its token does not match).")
 
     def _start(self, request: Request) -> Response:
@@ -160,7 +171,10 @@ class Console:
             checkout, fault = _checkout_from_form(request.form)
         except ValueError as error:
             return self._try_it(request, str(error), 400)
-        status, answer = api_client.start_checkout(self.source.api_url, checkout, fault)
+        try:
+            status, answer = api_client.start_checkout(self.source.api_url, checkout, fault)
+        except api_client.ApiUnavailableError as error:
+            return self._try_it(request, str(error), 503)
         if status != 202:
             refusal = answer.get("error", {}) if isinstance(answer, dict) else {}
             message = f"the API answered {status}: {refusal.get('message') or answer}"
@@ -190,6 +204,13 @@ class Console:
         except (NotParkedError, StillRunningError) as refused:
             notice = f"not retried: {refused}"
         return redirect(f"/parked?{urlencode({'notice': f'{order_id}: {notice}'})}", code=303)
+
+    def _parked_by_order(self) -> dict[str, dict[str, Any]]:
+        """The parked checkouts by order id: the reconciler parks some with no execution of
+        their own, so Step Functions alone cannot tell they are parked."""
+        if self.source.parked is None:
+            return {}
+        return {item["order_id"]: item for item in self.source.parked()}
 
     def _static(self, request: Request, name: str) -> Response:
         path = STATIC / name

@@ -223,6 +223,43 @@ def test_a_response_that_does_not_fit_its_model_is_a_500_not_a_client_error(api,
     assert answer["error"]["code"] == "internal_error"
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "Application/JSON; charset=UTF-8"},
+        {"Idempotency-Key": f"  {KEY}  "},
+        {"X-Checkout-Fault": "   "},
+    ],
+    ids=["media-type-case", "key-with-spaces", "empty-fault"],
+)
+def test_headers_are_read_trimmed_and_case_insensitively(api, shop, headers):
+    status, accepted = post(api, headers=headers)
+
+    assert status == 202, accepted
+    finish(shop, accepted["order_id"])
+    assert shop.order(accepted["order_id"])["status"] == "CONFIRMED"  # no fault was applied
+
+
+def test_an_empty_idempotency_key_is_a_missing_one(api, shop):
+    status, answer = post(api, key="   ")
+
+    assert status == 400
+    assert answer["error"]["code"] == "idempotency_key_required"
+
+
+def test_a_header_sent_twice_counts_by_its_last_value(api, shop):
+    from orchestration.api.handler import lambda_handler
+    from tests.api.conftest import api_event
+    from tests.support.lambda_context import FakeLambdaContext
+
+    event = api_event("POST", "/checkouts", body(), headers={"Idempotency-Key": KEY})
+    event["multiValueHeaders"]["Idempotency-Key"] = ["key-first-00001", KEY]
+
+    answer = lambda_handler(event, FakeLambdaContext("checkout-api"))
+
+    assert answer["statusCode"] == 202, answer["body"]
+
+
 def test_header_names_are_case_insensitive(api, shop):
     status, accepted = api(
         "POST",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -28,5 +29,6 @@ def console(saga: SagaRig) -> Client:
 
 
 def text(response: Any) -> str:
+    """The page's HTML with entities decoded, as a browser's DOM holds attribute values."""
     body: str = response.get_data(as_text=True)
-    return body
+    return html.unescape(body)

@@ -102,3 +102,22 @@ def test_a_try_it_form_becomes_the_checkout_and_the_fault_header():
     assert checkout_request["items"] == [{"sku": "SKU-A", "quantity": 2}]
     assert checkout_request["payment_token"] == "tok_chargeDeclined"
     assert fault == "order.confirm=business; inventory.release=transient*3"
+
+
+def test_try_it_with_the_api_out_answers_503_naming_it_and_a_bad_token_403(operator):
+    parser = argparse.ArgumentParser()
+    add_target_arguments(parser)
+    target = resolve(parser.parse_args(AWS))
+    app = Console(source_for(target, read_only=False, api_url="http://127.0.0.1:9"))
+    console = Client(app)
+
+    shown = console.get("/try")
+    started = console.post("/try", data={"token": app.token, "qty:SKU-A": "1"})
+    forged = console.post("/try", data={"token": "jeton-forgé", "qty:SKU-A": "1"})
+
+    assert shown.status_code == 503
+    assert "unreachable" in text(shown)
+    assert started.status_code == 503
+    assert "the checkout API at http://127.0.0.1:9/" in text(started)
+    assert "unreachable" in text(started)
+    assert forged.status_code == 403

@@ -105,3 +105,43 @@ def test_static_files_are_served_and_nothing_else_is(console, saga):
     assert console.get("/static/console.css").status_code == 200
     assert console.get("/static/console.js").headers["Content-Type"].startswith("text/javascript")
     assert console.get("/static/..%2Fserver.py").status_code == 404
+
+
+def test_a_page_asked_for_under_another_host_name_is_refused(console, saga):
+    """DNS rebinding: another site's name pointed at 127.0.0.1 must not read the console."""
+    assert console.get("/", headers={"Host": "evil.example:8080"}).status_code == 403
+    assert console.get("/", headers={"Host": "localhost:8080"}).status_code == 200
+    assert console.get("/", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+
+
+def test_a_recovery_execution_is_not_a_checkout_of_its_own(api, console, shop):
+    _, accepted = post(api)
+    finish(shop, accepted["order_id"])
+
+    assert console.get(f"/checkouts/{accepted['order_id']}--r1").status_code == 404
+
+
+def test_a_stopped_execution_reads_died_until_parked_then_failed(api, shop):
+    import json as json_module
+
+    from orchestration.console.data import recent_checkouts
+
+    arn = shop.sfn.start_execution(
+        stateMachineArn=shop.state_machine_arn, name="ord-stopped-000000000001",
+        input=json_module.dumps(SAGA.execution_input({
+            "order_id": "ord-stopped-000000000001", "customer_id": "c",
+            "items": [{"sku": "SKU-A", "quantity": 1}], "payment_token": "tok_visa",
+        })),
+    )["executionArn"]  # fmt: skip
+    shop.sfn.stop_execution(executionArn=arn)
+    finish(shop, "ord-stopped-000000000001")
+
+    [died] = recent_checkouts(shop.sfn, shop.state_machine_arn)
+    parked = {"stuck_step": "release_stock", "error": "ExecutionDied"}
+    [failed] = recent_checkouts(
+        shop.sfn, shop.state_machine_arn, parked={"ord-stopped-000000000001": parked}
+    )
+
+    assert died.status == "DIED"
+    assert failed.status == "FAILED"
+    assert failed.reason == "parked at release_stock (ExecutionDied)"

@@ -107,3 +107,14 @@ def test_a_forged_webhook_is_refused(shop: Shop):
     )
     assert answer.status == 401
     assert answer.body["error"]["code"] == "invalid_signature"
+
+
+def test_a_signature_header_longer_than_any_signature_is_refused_not_a_crash(shop: Shop):
+    answer = shop.request(
+        "POST",
+        "/payments/webhook",
+        {"id": "evt_long", "type": "payment.approval.approved", "created": int(time.time())},
+        {"Stripe-Signature": "t=1,v1=" + "a" * 5000},
+    )
+    assert answer.status == 401
+    assert answer.body["error"]["code"] == "invalid_signature"
