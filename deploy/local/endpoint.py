@@ -32,8 +32,12 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from deploy.local.moto_tuning import (
     keep_task_failure_cause,
+    list_moto_modules_once,
     parse_each_definition_once,
+    parse_each_json_path_once,
+    serialize_dynamodb_items_directly,
     share_interpreter_clients,
+    snapshot_transaction_items,
 )
 from deploy.local.runtime import LambdaRuntime
 from deploy.local.serving import BackgroundServer
@@ -199,6 +203,10 @@ class AwsEndpoint(BackgroundServer):
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         share_interpreter_clients(f"http://{host}:{port}")
         parse_each_definition_once()
+        parse_each_json_path_once()
+        serialize_dynamodb_items_directly()
+        list_moto_modules_once()
+        snapshot_transaction_items()
         keep_task_failure_cause()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
         app = LambdaInvokeMiddleware(runtime, DomainDispatcherApplication(create_backend_app))

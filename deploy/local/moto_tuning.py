@@ -12,8 +12,11 @@ is enough; boto3 clients are thread-safe.
 
 from __future__ import annotations
 
+import base64
+import copy
 import functools
 import importlib
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -130,3 +133,174 @@ def keep_task_failure_cause() -> None:
 
     send_task_failure._keeps_cause = True  # type: ignore[attr-defined]
     StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+
+def parse_each_json_path_once(cached_paths: int = 4096) -> None:
+    """moto's interpreter parses a JSONPath (`$.order_id`) again at every use, and jsonpath-ng
+    builds its whole yacc parser for each parse: about a tenth of the local cloud's CPU under
+    load. A parsed path holds no state of an evaluation (`find` and `update_or_create` read it
+    and write only the data), so one parse per path text serves every state of every
+    execution. Idempotent."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        parse = module.parse
+        if not isinstance(parse, functools._lru_cache_wrapper):
+            module.parse = functools.lru_cache(maxsize=cached_paths)(parse)  # type: ignore[attr-defined]
+
+
+# DynamoDB's data-plane answers: items, keys, counts and capacity (no timestamps, nothing the
+# service model renames or reformats).
+# (BatchWriteItem and TransactWriteItems answer through another result class: moto's own path.)
+ITEM_OPERATIONS = frozenset({
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+    "TransactGetItems",
+})  # fmt: skip
+
+
+def serialize_dynamodb_items_directly() -> None:
+    """moto 5.2 serializes every DynamoDB answer through the service model with a value picker
+    that tries several aliases of every key of every value (the item's attribute maps are
+    recursive): a fifth of the local cloud's CPU under load. For an item operation the answer
+    is plain data already; walking it along the output shape (unknown keys and empty values
+    dropped, blobs in base64) makes the same JSON at a fraction of the cost
+    (tests/local/test_moto_tuning.py compares the two on every kind of attribute). Other
+    operations keep moto's serializer. Idempotent."""
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+    if getattr(original, "_direct", False):
+        return
+
+    @functools.wraps(original)
+    def execute_result(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        if operation.name not in ITEM_OPERATIONS or operation.output_shape is None:
+            return original(self, context)
+        body = json.dumps(_wire(self.result, operation.output_shape))
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    execute_result._direct = True  # type: ignore[attr-defined]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _wire(value: Any, shape: Any) -> Any:
+    """`value` as the JSON protocol writes it for `shape` (a botocore shape)."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = shape.members
+        return {
+            key: _wire(item, members[key])
+            for key, item in value.items()
+            if key in members and item is not None
+        }
+    if kind == "list":
+        return [_wire(item, shape.member) for item in value]
+    if kind == "map":
+        return {key: _wire(item, shape.value) for key, item in value.items() if item is not None}
+    if kind == "blob":
+        raw = value if isinstance(value, bytes) else str(value).encode()
+        return base64.b64encode(raw).decode()
+    return value
+
+
+def list_moto_modules_once() -> None:
+    """moto's server lists its own package directory (150 entries, an `isdir` each) to route
+    every request: a twentieth of the local cloud's CPU under load. The list cannot change
+    while the process runs. Idempotent."""
+    from moto import backends
+
+    listed = backends.list_of_moto_modules
+    if getattr(listed, "_once", False):
+        return
+    modules = tuple(listed())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    list_of_moto_modules._once = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
+class _TablesNotCopied:
+    """Stands in for `copy` in moto's DynamoDB models: `deepcopy(table)` returns the table
+    itself (the transaction's items are kept instead, by `snapshot_transaction_items`); every
+    other deep copy is a deep copy."""
+
+    def __init__(self, table_type: type) -> None:
+        self._table_type = table_type
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if isinstance(value, self._table_type):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def snapshot_transaction_items() -> None:
+    """moto backs up every table a TransactWriteItems names, whole, with a deep copy, to roll
+    back a cancelled transaction: the cost grows with every item ever written (an eighth of the
+    local cloud's CPU after a few hundred checkouts, more the longer `make run` runs). Keep
+    only the items the transaction touches (at most 100 keys) and put exactly those back when
+    it is cancelled; the tables themselves are left in place. Idempotent."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    backend = models.DynamoDBBackend
+    original = backend.transact_write_items
+    if getattr(original, "_item_snapshots", False):
+        return
+    models.copy = _TablesNotCopied(Table)  # type: ignore[assignment,attr-defined]
+
+    def keys_of(self: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
+        keys = []
+        for entry in transact_items:
+            _, operation = next(iter(entry.items()))
+            table = self.tables.get(operation.get("TableName"))
+            key = operation.get("Key") or operation.get("Item")
+            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+                continue
+            range_attr = table.range_key_attr
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
+            keys.append((table, hash_value, range_value))
+        return keys
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        kept = []
+        for table, hash_value, range_value in keys_of(self, transact_items):
+            try:
+                item = table.get_item(hash_value, range_value)
+            except Exception:  # an invalid key: the transaction itself refuses it
+                continue
+            kept.append((table, hash_value, range_value, copy.deepcopy(item)))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(kept):
+                _put_back(table, hash_value, range_value, item)
+            raise
+
+    transact_write_items._item_snapshots = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    """The item as it was before the transaction (None: it did not exist)."""
+    if range_value is not None:
+        bucket = table.items.setdefault(hash_value, {})
+        if item is None:
+            bucket.pop(range_value, None)
+            if not bucket:
+                table.items.pop(hash_value, None)
+        else:
+            bucket[range_value] = item
+    elif item is None:
+        table.items.pop(hash_value, None)
+    else:
+        table.items[hash_value] = item

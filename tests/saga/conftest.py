@@ -16,7 +16,13 @@ import pytest
 from moto.awslambda.models import LambdaBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from deploy.local.moto_tuning import keep_task_failure_cause, parse_each_definition_once
+from deploy.local.moto_tuning import (
+    keep_task_failure_cause,
+    parse_each_definition_once,
+    parse_each_json_path_once,
+    serialize_dynamodb_items_directly,
+    snapshot_transaction_items,
+)
 from orchestration.definition import render_definition
 from orchestration.parked_checkouts import (
     ParkedCheckout,
@@ -341,6 +347,9 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
     monkeypatch.setattr(faults, "effects", InProcessEffects())
     monkeypatch.setattr(retrier_decl, "time", sleeps.module)
     parse_each_definition_once()  # as the local cloud does: one parse serves every execution
+    parse_each_json_path_once()  # and one parse serves every use of a path
+    serialize_dynamodb_items_directly()  # and item answers skip the model's value picker
+    snapshot_transaction_items()  # and a transaction keeps its items, not its tables
     keep_task_failure_cause()  # as the local cloud does: a declined approval keeps its reason
 
     with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
