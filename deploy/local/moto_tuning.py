@@ -202,7 +202,14 @@ def _wire(value: Any, shape: Any) -> Any:
     if kind == "blob":
         raw = value if isinstance(value, bytes) else str(value).encode()
         return base64.b64encode(raw).decode()
-    return value
+    convert = _SCALARS.get(kind)
+    return convert(value) if convert is not None else value
+
+
+# As moto's serializer writes scalars (a capacity of 1 is `1.0`, a double).
+_SCALARS: dict[str, Callable[[Any], Any]] = {
+    "integer": int, "long": int, "double": float, "float": float, "string": str,
+}  # fmt: skip
 
 
 def list_moto_modules_once() -> None:
@@ -240,14 +247,17 @@ class _TablesNotCopied:
         return getattr(copy, name)
 
 
+_TRANSACTIONS = threading.Lock()
+
+
 def snapshot_transaction_items() -> None:
     """moto backs up every table a TransactWriteItems names, whole, with a deep copy, to roll
     back a cancelled transaction: the cost grows with every item ever written (an eighth of the
     local cloud's CPU after a few hundred checkouts, more the longer `make run` runs). Keep
-    only the items the transaction touches (at most 100 keys) and put exactly those back when
-    it is cancelled; the tables themselves are left in place. Idempotent."""
+    only the items the transaction may write (at most 100 keys) and put exactly those back,
+    with the tables' stream records, when it is cancelled; the tables stay in place.
+    Idempotent."""
     from moto.dynamodb import models
-    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     backend = models.DynamoDBBackend
@@ -256,38 +266,64 @@ def snapshot_transaction_items() -> None:
         return
     models.copy = _TablesNotCopied(Table)  # type: ignore[assignment,attr-defined]
 
-    def keys_of(self: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
-        keys = []
-        for entry in transact_items:
-            _, operation = next(iter(entry.items()))
-            table = self.tables.get(operation.get("TableName"))
-            key = operation.get("Key") or operation.get("Item")
-            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
-                continue
-            range_attr = table.range_key_attr
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
-            keys.append((table, hash_value, range_value))
-        return keys
-
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        kept = []
-        for table, hash_value, range_value in keys_of(self, transact_items):
+        # One transaction at a time, as a transaction is isolated on DynamoDB: a cancelled one
+        # puts back what it read, which must not undo another's committed write.
+        with _TRANSACTIONS:
+            kept = _Snapshot(self, transact_items)
+            try:
+                original(self, transact_items)
+            except Exception:
+                kept.put_back()
+                raise
+
+    transact_write_items._item_snapshots = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class _Snapshot:
+    """The items a transaction may write, as they were, and its tables' stream lengths."""
+
+    def __init__(self, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        self.items: list[tuple[Any, Any, Any, Any]] = []
+        self.streams: dict[int, tuple[Any, int]] = {}
+        for table, hash_value, range_value in _written_keys(backend, transact_items):
             try:
                 item = table.get_item(hash_value, range_value)
             except Exception:  # an invalid key: the transaction itself refuses it
                 continue
-            kept.append((table, hash_value, range_value, copy.deepcopy(item)))
-        try:
-            original(self, transact_items)
-        except Exception:
-            for table, hash_value, range_value, item in reversed(kept):
-                _put_back(table, hash_value, range_value, item)
-            raise
+            self.items.append((table, hash_value, range_value, copy.deepcopy(item)))
+            if table.stream_shard is not None:
+                self.streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
 
-    transact_write_items._item_snapshots = True  # type: ignore[attr-defined]
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    def put_back(self) -> None:
+        for table, hash_value, range_value, item in reversed(self.items):
+            _put_back(table, hash_value, range_value, item)
+        for shard, length in self.streams.values():  # no stream record of a cancelled write
+            del shard.items[length:]
+
+
+def _written_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The (table, hash, range) of every item the transaction may write."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    keys = []
+    for entry in transact_items:
+        kind, operation = next(iter(entry.items()))
+        key = operation.get("Key") or operation.get("Item")
+        if kind == "ConditionCheck" or not isinstance(key, dict):
+            continue  # a condition check writes nothing
+        try:
+            table = backend.get_table(operation.get("TableName"))  # by name or by ARN
+        except Exception:  # no such table: the transaction itself refuses it
+            continue
+        if table.hash_key_attr not in key:
+            continue
+        range_attr = table.range_key_attr
+        range_value = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
+        keys.append((table, DynamoType(key[table.hash_key_attr]), range_value))
+    return keys
 
 
 def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:

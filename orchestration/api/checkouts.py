@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from orchestration import aws
 from orchestration.api import catalog, orders
@@ -108,7 +108,10 @@ def checkout_view(order_id: str, settings: CheckoutApiSettings) -> CheckoutView:
     # The two reads are independent: the parked record is read while the order service answers,
     # so a status read costs about one read, not two (docs/performance.md, round 6).
     parked_read = _PARKED_READS.submit(find_parked, order_id)
-    order = orders.get_order(settings, order_id)
+    try:
+        order = orders.get_order(settings, order_id)
+    finally:
+        wait([parked_read])  # never left running: Lambda may freeze the process after the answer
     parked = parked_read.result()
     if parked is not None and not _is_final(order):
         # An operator's retry may have finished it between the two reads: the order decides.

@@ -29,6 +29,23 @@ ITEM = {
 }
 
 
+def create_table(db: Any, name: str, range_key: str | None = None) -> None:
+    """A pay-per-request table keyed by `pk` (S), with `sk` of type `range_key` if given."""
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+    if range_key is not None:
+        keys.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attributes.append({"AttributeName": "sk", "AttributeType": range_key})
+    db.create_table(
+        TableName=name, KeySchema=keys, AttributeDefinitions=attributes,
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+
+
+def _canonical(body: str) -> str:
+    return json.dumps(json.loads(body), sort_keys=True)
+
+
 @pytest.fixture
 def compared(monkeypatch) -> list[str]:
     """Answer every DynamoDB item operation both ways and record any difference."""
@@ -44,7 +61,8 @@ def compared(monkeypatch) -> list[str]:
         if name in moto_tuning.ITEM_OPERATIONS:
             assert ours[0] == theirs[0], name
             assert ours[1]["Content-Type"] == theirs[1]["Content-Type"], name
-            assert json.loads(ours[2]) == json.loads(theirs[2]), name
+            # as text, canonically: 1 and 1.0 are equal as numbers, not on the wire
+            assert _canonical(ours[2]) == _canonical(theirs[2]), name
             checked.append(name)
         return theirs
 
@@ -55,14 +73,7 @@ def compared(monkeypatch) -> list[str]:
 def test_item_operations_answer_what_the_service_model_serializer_answers(compared):
     with moto.mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
-        db.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "N"}],
-            BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+        create_table(db, "t", range_key="N")
         key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
         db.put_item(TableName="t", Item=ITEM, ReturnConsumedCapacity="TOTAL")
         db.put_item(TableName="t", Item=ITEM, ReturnValues="ALL_OLD")
@@ -83,7 +94,11 @@ def test_item_operations_answer_what_the_service_model_serializer_answers(compar
         db.batch_write_item(RequestItems={"t": [
             {"PutRequest": {"Item": {**ITEM, "sk": {"N": str(n)}}}} for n in range(2, 5)
         ]})  # fmt: skip
-        db.batch_get_item(RequestItems={"t": {"Keys": [key, {"pk": {"S": "a"}, "sk": {"N": "2"}}]}})
+        db.batch_get_item(RequestItems={"t": {"Keys": [key, {"pk": {"S": "a"}, "sk": {"N": "2"}}]}},
+                          ReturnConsumedCapacity="TOTAL")  # fmt: skip
+        db.query(TableName="t", KeyConditionExpression="pk = :p", Limit=2,
+                 ExpressionAttributeValues={":p": {"S": "a"}},
+                 ReturnConsumedCapacity="TOTAL")  # fmt: skip
         db.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])
         db.transact_write_items(TransactItems=[
             {"Update": {"TableName": "t", "Key": key, "UpdateExpression": "SET yes = :f",
@@ -98,11 +113,7 @@ def test_item_operations_answer_what_the_service_model_serializer_answers(compar
 def test_a_failed_item_operation_is_still_moto_s_error(compared):
     with moto.mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
-        db.create_table(
-            TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+        create_table(db, "t")
         db.put_item(TableName="t", Item={"pk": {"S": "a"}})
         with pytest.raises(db.exceptions.ConditionalCheckFailedException):
             db.put_item(TableName="t", Item={"pk": {"S": "a"}},
@@ -145,19 +156,8 @@ def tables() -> Any:
     moto_tuning.snapshot_transaction_items()
     with moto.mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
-        db.create_table(
-            TableName="h", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
-        db.create_table(
-            TableName="r",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+        create_table(db, "h")
+        create_table(db, "r", range_key="S")
         db.put_item(TableName="h", Item={"pk": {"S": "stock"}, "n": {"N": "5"}})
         db.put_item(TableName="h", Item={"pk": {"S": "gone"}, "m": {"M": {"a": {"S": "b"}}}})
         db.put_item(TableName="r", Item={"pk": {"S": "o"}, "sk": {"S": "1"}, "v": {"S": "x"}})
@@ -215,3 +215,40 @@ def test_a_transaction_naming_one_item_twice_is_refused_and_changes_nothing(tabl
         ])  # fmt: skip
 
     assert _state(db) == before
+
+
+def test_a_cancelled_transaction_naming_a_table_by_arn_is_rolled_back_too(tables):
+    db = tables
+    before = _state(db)
+    arn = db.describe_table(TableName="h")["Table"]["TableArn"]
+
+    with pytest.raises(db.exceptions.TransactionCanceledException):
+        db.transact_write_items(TransactItems=[
+            {"Put": {"TableName": arn, "Item": {"pk": {"S": "by-arn"}}}},
+            {"ConditionCheck": {"TableName": "h", "Key": {"pk": {"S": "nobody"}},
+                                "ConditionExpression": "attribute_exists(pk)"}},
+        ])  # fmt: skip
+
+    assert _state(db) == before
+
+
+def test_a_cancelled_transaction_leaves_no_stream_record(tables):
+    from moto.dynamodb.models import dynamodb_backends
+
+    db = tables
+    db.update_table(
+        TableName="h", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+    shard = dynamodb_backends["123456789012"]["us-east-1"].tables["h"].stream_shard
+    db.put_item(TableName="h", Item={"pk": {"S": "streamed"}})
+    recorded = len(shard.items)
+
+    with pytest.raises(db.exceptions.TransactionCanceledException):
+        db.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "h", "Item": {"pk": {"S": "never"}}}},
+            {"ConditionCheck": {"TableName": "h", "Key": {"pk": {"S": "nobody"}},
+                                "ConditionExpression": "attribute_exists(pk)"}},
+        ])  # fmt: skip
+
+    assert recorded == 1
+    assert len(shard.items) == recorded
