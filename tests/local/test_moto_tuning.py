@@ -42,7 +42,7 @@ def create_table(db: Any, name: str, range_key: str | None = None) -> None:
     )  # fmt: skip
 
 
-def _canonical(body: str) -> str:
+def _canonical(body: str | bytes) -> str:
     return json.dumps(json.loads(body), sort_keys=True)
 
 
@@ -240,6 +240,7 @@ def test_a_cancelled_transaction_leaves_no_stream_record(tables):
         TableName="h", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )
     shard = dynamodb_backends["123456789012"]["us-east-1"].tables["h"].stream_shard
+    assert shard is not None
     db.put_item(TableName="h", Item={"pk": {"S": "streamed"}})
     recorded = len(shard.items)
 
