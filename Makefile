@@ -23,7 +23,7 @@ help:
 	@echo "make demo         run four checkout scenarios against the running local cloud"
 	@echo "make trace ORDER=<order_id>   print a checkout's X-Ray trace from the local cloud"
 	@echo "make test         set up .venv if needed and run every test"
-	@echo "make bench        cold-start imports, then the local cloud (start-up, latency, throughput); docs/performance.md"
+	@echo "make bench        cold-start imports, the local cloud (start-up, latency, throughput), the console's pages; docs/performance.md"
 	@echo "make cost         what a checkout costs on AWS per scenario, and where AWS caps checkouts/s"
 	@echo "make fuzz-api     schemathesis (every check) against a local cloud, 100 examples per operation"
 	@echo "make verify-stripe   the payment provider contract suite against Stripe's test mode (STRIPE_API_KEY)"
