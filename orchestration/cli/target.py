@@ -69,6 +69,14 @@ class Target:
             os.environ.pop("AWS_PROFILE", None)
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = self.region
 
+    def saga_state_machine(self, sfn: Any) -> str | None:
+        """The saga's state machine ARN: as published, or on a local endpoint (another port
+        than `make run`'s, so no state.json to read) the one named checkout-saga."""
+        if self.state_machine_arn is not None or self.endpoint_url is None:
+            return self.state_machine_arn
+        machines = sfn.list_state_machines().get("stateMachines", [])
+        return next((m["stateMachineArn"] for m in machines if "checkout-saga" in m["name"]), None)
+
     def require(self, what: str, value: str | None) -> str:
         if value is None:
             raise TargetError(f"{self.label}: the {what} is not known here")

@@ -40,11 +40,7 @@ def _clients(args: argparse.Namespace) -> tuple[Any, Any, str | None]:
     except TargetError as error:
         raise SystemExit(str(error)) from None
     sfn = target.client("stepfunctions")
-    arn = target.state_machine_arn
-    if arn is None and not args.aws:
-        machines = sfn.list_state_machines().get("stateMachines", [])
-        arn = next((m["stateMachineArn"] for m in machines if "checkout-saga" in m["name"]), None)
-    return target.client("xray"), sfn, arn
+    return target.client("xray"), sfn, target.saga_state_machine(sfn)
 
 
 def _execution_steps(sfn: Any, state_machine_arn: str | None, order_id: str) -> list[str] | None:

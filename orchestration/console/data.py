@@ -16,13 +16,12 @@ from typing import Any
 
 from orchestration.api.models import CheckoutStep
 from orchestration.history import steps_from_history
-from orchestration.recovery import describer, execution_chain
+from orchestration.recovery import PARKED_ERROR, describer, execution_chain
 from orchestration.steps import STEPS, label_of
 from orchestration.tracing import find_checkout_traces, render
 from shared.observability import Phase
 
 RECOVERY = re.compile(r"^(?P<order>.+)--r(?P<n>\d+)$")
-PARKED_ERROR = "CheckoutParkedForOperator"
 FILTERS = {
     "confirmed": {"CONFIRMED"},
     "cancelled": {"CANCELLED"},
@@ -54,7 +53,8 @@ class CheckoutDetail:
     rolled_back: bool = False  # a compensation ran: the cause started the rollback
 
 
-def _money(total: Any) -> str:
+def money_text(total: Any) -> str:
+    """`{amount, currency}` as a person reads it (`25.00 EUR`); empty when not priced."""
     if not isinstance(total, dict) or "amount" not in total:
         return ""
     return f"{int(total['amount']) / 100:.2f} {total.get('currency', '')}".strip()
@@ -90,7 +90,7 @@ def _row(
         order_id=first["name"],
         status=status,
         reason=reason,
-        total=_money(total),
+        total=money_text(total),
         started_at=started,
         duration_ms=int((stopped - started) / timedelta(milliseconds=1)) if stopped else None,
     )

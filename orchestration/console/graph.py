@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from orchestration.asl import CANCELLED, FAILED
 from orchestration.spec import SAGA, Saga
 from orchestration.steps import STEPS
 from shared.observability import Phase
@@ -77,45 +78,30 @@ def edges_of(definition: dict[str, Any]) -> list[Edge]:
     return list(dict.fromkeys(edges))  # one edge per pair and kind
 
 
-def _lane(name: str, state: dict[str, Any], definition: dict[str, Any]) -> int:
+def _lane(name: str, state: dict[str, Any]) -> int:
     step = STEPS.get(name)
-    if step is not None and step.phase is Phase.COMPENSATION:
-        return COMPENSATION
+    if name == CANCELLED or (step is not None and step.phase is Phase.COMPENSATION):
+        return COMPENSATION  # the cancelled ending comes after the last compensation
+    if state["Type"] == "Fail" or name == f"Publish{FAILED}":
+        return PARKING
     if step is not None and step.phase is Phase.OPERATOR:
         return PARKING
-    targets = {state.get("Next"), state.get("Default")}
-    if state["Type"] == "Fail" or name == f"Publish{_failed_ending(definition)}":
-        return PARKING
-    if state["Type"] == "Pass" and any(
-        STEPS.get(str(target)) is not None and STEPS[str(target)].phase is Phase.OPERATOR
-        for target in targets
-    ):
+    if state["Type"] == "Pass" and _leads_to(state, Phase.OPERATOR):
         return STUCK
-    if state["Type"] == "Pass" and any(
-        STEPS.get(str(target)) is not None and STEPS[str(target)].phase is Phase.COMPENSATION
-        for target in targets
-    ):
+    if state["Type"] == "Pass" and _leads_to(state, Phase.COMPENSATION):
         return COMPENSATION
-    if step is not None and step.phase is Phase.EVENT and name != _confirmed_ending(definition):
-        return COMPENSATION  # the cancelled ending, after the last compensation
     return FORWARD
 
 
-def _failed_ending(definition: dict[str, Any]) -> str:
-    fails = [name for name, s in definition["States"].items() if s["Type"] == "Fail"]
-    return fails[-1] if fails else ""
-
-
-def _confirmed_ending(definition: dict[str, Any]) -> str:
-    return next(
-        (n for n, s in definition["States"].items() if s.get("End") and n in STEPS
-         and STEPS[n].phase is Phase.EVENT), "",
-    )  # fmt: skip
+def _leads_to(state: dict[str, Any], phase: Phase) -> bool:
+    """The state goes on to a step of this phase (a parking, a compensation)."""
+    nexts = (state.get("Next"), state.get("Default"))
+    return any(str(n) in STEPS and STEPS[str(n)].phase is phase for n in nexts)
 
 
 def layout(definition: dict[str, Any], saga: Saga = SAGA) -> Graph:
     states: dict[str, dict[str, Any]] = definition["States"]
-    lanes = {name: _lane(name, state, definition) for name, state in states.items()}
+    lanes = {name: _lane(name, state) for name, state in states.items()}
     columns: dict[str, int] = {}
     forward = [name for name in states if lanes[name] == FORWARD]
     for column, name in enumerate(forward):

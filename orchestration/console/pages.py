@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from orchestration.api.models import CheckoutStep
-from orchestration.console.data import FILTERS, CheckoutDetail, CheckoutRow
+from orchestration.console.data import FILTERS, CheckoutDetail, CheckoutRow, money_text
 from orchestration.console.graph import Graph, svg
 
 NAV = (
@@ -288,7 +288,7 @@ def parked_page(
     for item in items:
         holds = item["holds"]
         stock = ", ".join(f"{line['sku']} x{line['quantity']}" for line in holds["stock"])
-        money = _money_text(holds["money"]) if holds["money"] else "none"
+        money = money_text(holds["money"]) or "none"
         action = (
             f'<form method="post" action="/parked/{quote(item["order_id"])}/retry">'
             f'<input type="hidden" name="token" value="{escape(token)}">'
@@ -310,7 +310,3 @@ def parked_page(
     listed = "".join(cards) or '<p class="muted" id="none-parked">No checkout is parked.</p>'
     body = f"<h1>Parked checkouts</h1>{notice}{listed}"
     return page("Parked", body, current="/parked", source=source)
-
-
-def _money_text(total: dict[str, Any]) -> str:
-    return f"{total['amount'] / 100:.2f} {total['currency']}"

@@ -16,11 +16,7 @@ from orchestration.console.server import ConsoleSource
 
 def source_for(target: Target, *, read_only: bool, api_url: str | None = None) -> ConsoleSource:
     sfn = target.client("stepfunctions")
-    arn = target.state_machine_arn
-    if arn is None and target.endpoint_url is not None:
-        machines = sfn.list_state_machines().get("stateMachines", [])
-        arn = next((m["stateMachineArn"] for m in machines if "checkout-saga" in m["name"]), None)
-    arn = target.require("checkout state machine", arn)
+    arn = target.require("checkout state machine", target.saga_state_machine(sfn))
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
     return ConsoleSource(
         label=target.label + (" (read-only)" if read_only else ""),
