@@ -179,7 +179,11 @@ class _Customer(threading.Thread):
             return
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            order = next((o for o in self.rig.orders() if o["order_id"] == self.order_id), None)
+            try:
+                order = next((o for o in self.rig.orders() if o["order_id"] == self.order_id), None)
+            except RuntimeError:  # moto's scan copied an item the saga was writing: read again
+                time.sleep(0.02)
+                continue
             if order is not None and order["status"] != "PENDING":
                 return  # it ended without asking (declined, out of stock, a fault)
             if order is not None and order.get("approval_token"):
