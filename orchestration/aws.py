@@ -1,5 +1,6 @@
-"""The orchestration's contact with AWS: Step Functions, the services' read functions (the catalog's
-get_products, the order's get_order), and (for the reconciler) the saga's own metric and event bus.
+"""The orchestration's contact with AWS: Step Functions, the services' direct functions (the
+catalog's get_products, the order's get_order, the payment's settle_payment for `checkout
+resolve`), and (for the reconciler) the saga's own metric and event bus.
 
 Clients are made on first use (not at import) and honour AWS_ENDPOINT_URL, so the same code talks
 to AWS, to the local cloud, or to moto in tests. AWS faults become DependencyUnavailableError.
@@ -21,6 +22,15 @@ from shared.errors import DependencyUnavailableError
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+class FunctionRefusedError(Exception):
+    """An invoked function raised one of the errors its caller named as answers, not outages."""
+
+    def __init__(self, function: str, error_type: str, error_message: str) -> None:
+        super().__init__(f"{function} refused: {error_type}: {error_message}")
+        self.error_type = error_type
+        self.error_message = error_message
 
 
 class ExecutionAlreadyExistsError(Exception):
@@ -80,8 +90,11 @@ def execution_history(execution_arn: str) -> list[dict[str, Any]]:
         raise _unavailable("GetExecutionHistory", error) from error
 
 
-def invoke_function(function_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Invoke a function synchronously; its error (if any) becomes DependencyUnavailableError."""
+def invoke_function(
+    function_arn: str, payload: dict[str, Any], refusals: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Invoke a function synchronously. Its error becomes FunctionRefusedError when its type is
+    one of `refusals` (the caller's answers), else DependencyUnavailableError."""
     try:
         response = _client("lambda").invoke(
             FunctionName=function_arn, Payload=json.dumps(payload).encode()
@@ -90,10 +103,10 @@ def invoke_function(function_arn: str, payload: dict[str, Any]) -> dict[str, Any
         raise _unavailable("Invoke", error) from error
     body = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
-        raise DependencyUnavailableError(
-            f"{function_arn.rsplit(':', 1)[-1]} failed: {body.get('errorType')}: "
-            f"{body.get('errorMessage')}"
-        )
+        name, error_type = function_arn.rsplit(":", 1)[-1], str(body.get("errorType"))
+        if error_type in refusals:
+            raise FunctionRefusedError(name, error_type, str(body.get("errorMessage")))
+        raise DependencyUnavailableError(f"{name} failed: {error_type}: {body.get('errorMessage')}")
     result: dict[str, Any] = body
     return result
 

@@ -136,20 +136,25 @@ def plan(described: dict[str, Any], events: list[dict[str, Any]]) -> Plan:
 
 
 def plan_retry(
-    parked: dict[str, Any], described: dict[str, Any], events: list[dict[str, Any]], number: int
+    parked: dict[str, Any],
+    described: dict[str, Any],
+    events: list[dict[str, Any]],
+    number: int,
+    reason: str | None = None,
 ) -> StartRecovery:
-    """An operator's retry of a parked checkout, as recovery number `number`."""
+    """An operator's retry of a parked checkout, as recovery number `number` (`reason`: what the
+    operator did, for a resolve)."""
     order_id = parse_execution_name(described["name"])[0]
     stuck_step = parked["stuck_step"]
     if described["status"] == "FAILED" and described.get("error") == PARKED_ERROR:
         lane = RETRY_LANE[stuck_step]
         state = state_input(events, "ParkCheckout") or _execution_input(described)
-        reason = f"an operator retried the checkout parked at {stuck_step}"
+        said = f"an operator retried the checkout parked at {stuck_step}"
     else:  # parked by the reconciler after its recoveries died: resume where the last one was
         lane, state, where = _resume_point(described, events)
-        reason = f"an operator retried the checkout; the last execution {_why(described, where)}"
+        said = f"an operator retried the checkout; the last execution {_why(described, where)}"
     # A retry means the cause was dealt with: faults injected into the checkout are not replayed.
-    return _start(order_id, number, lane, {**state, "fault": None}, described, reason)
+    return _start(order_id, number, lane, {**state, "fault": None}, described, reason or said)
 
 
 def _start(

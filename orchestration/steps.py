@@ -145,6 +145,13 @@ RETRY_LANE: dict[str, Lane] = {
     "refund_payment": Lane.COMPENSATE,
 }
 
+# The parked checkouts an operator can resolve by hand (`checkout resolve`), by stuck_step: those
+# stuck at a payment step, whose effect lives at the provider, where the operator can settle the
+# hold themselves (its dashboard); the payment service records what they did, and a recovery
+# finishes the rest. Every other step's effect lives in our own stores, which only the step
+# writes: those are retried (`checkout retry`), never resolved by hand.
+SETTLED_AT_PROVIDER: dict[str, str] = {"void_payment": "voided", "capture_payment": "captured"}
+
 # The compensations in the order the rollback runs them (newest first).
 ROLLBACK = tuple(
     step.compensation.name for step in reversed(SAGA.compensatable) if step.compensation

@@ -367,6 +367,33 @@ class CapturePaymentOutput(Contract):
     amount: Money
 
 
+# What an operator did at the provider for a parked checkout (`checkout resolve`).
+SettledAs = Literal["voided", "captured"]
+ProviderReference = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\w.:/#@+-]+$")
+]
+OperatorNote = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+]
+
+
+class SettlePaymentInput(Contract):
+    """An operator's account of a hold they settled at the provider by hand (its dashboard):
+    invoked by `checkout resolve` for a checkout parked at the void or the capture."""
+
+    order_id: OrderId
+    settled_as: SettledAs
+    reference: ProviderReference  # the provider's id of that void or capture
+    note: OperatorNote  # who did what, and why: kept with the payment
+
+
+class SettlePaymentOutput(Contract):
+    order_id: OrderId
+    status: str  # the payment's status now: VOIDED or CAPTURED
+    settled_now: bool  # False: it was already so (a second resolve, or the saga got there)
+    reference: str | None  # the void's or capture's id on the payment record
+
+
 def summarize(model: BaseModel) -> dict[str, Any]:
     """The JSON a task returns to the state machine."""
     return model.model_dump(mode="json")

@@ -58,6 +58,11 @@ class PaymentAlreadyCapturedError(BusinessRuleError):
     """The authorization was captured: it can no longer be voided (a refund gives money back)."""
 
 
+class SettlementRefusedError(BusinessRuleError):
+    """An operator's settlement contradicts the payment's record (a void of a captured payment,
+    a capture of a voided one): nothing is written; the message says what the record holds."""
+
+
 class AlreadyCompensatedError(BusinessRuleError):
     """A late action arrived after its compensation ran (a tombstone exists); it is refused."""
 

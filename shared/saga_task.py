@@ -12,7 +12,7 @@ sets the log correlation id and trace annotations (`order_id`, `step`, `phase`, 
 the checkout's fault schedule outside production (`shared.faults`: refuse, fail transiently, hang,
 crash before or after the work, deliver twice), emits one metric set per invocation, and
 lets errors propagate so Lambda reports the exception class name as `errorType` — the name the
-state machine matches. `shared.read_function` is its sibling for reads outside the saga.
+state machine matches. `shared.direct_function` is its sibling for reads outside the saga.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _run_with_fault(
     return result
 
 
-# Shared with read_function. stacklevel=3: the log line's location is the handler that called.
+# Shared with direct_function. stacklevel=3: the log line's location is the handler that called.
 
 
 def report_failure(error: Exception, message: str) -> Outcome:

@@ -143,6 +143,7 @@ class LocalCloud:
             state_machine_arn=self.deployment.state_machine_arn,
             parked_table=self.deployment.tables.get("ParkedCheckoutsTable"),
             event_bus=self.deployment.event_bus,
+            project=config.project,
         )
         source = source_for(target, read_only=False, api_url=config.api_url)
         try:
@@ -165,6 +166,7 @@ class LocalCloud:
             "console_url": self.console_url,
             "state_machine_arn": self.deployment.state_machine_arn,
             "stage": self.config.stage,
+            "project": self.config.project,
             "event_bus": self.deployment.event_bus,
             "tables": self.deployment.tables,
             "startup_seconds": round(elapsed, 3),

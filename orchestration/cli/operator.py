@@ -2,11 +2,19 @@
 
     checkout parked [--json]                 every parked checkout: why, and what it still holds
     checkout retry ORDER_ID [--no-wait]      run its rollback again, or its pivot and capture
+    checkout resolve ORDER_ID --reference ID --note TEXT [--no-wait]
+                                             you settled its stuck payment at the provider by hand
 
 `retry` goes through the reconciler's own code: it starts a recovery execution of the saga for the
 order, resuming where the parked execution stopped, so the saga's retries, parking, events and
 history apply; the parked record is cleared once the recovery is under way (it parks again, with
 a new record, if it still cannot finish).
+
+`resolve` is for a checkout parked at the void or the capture that no retry will finish (an
+expired authorization, a provider that refuses): you void or capture the hold in the provider's
+dashboard, then say so with its id there. The payment service records it (settle_payment), and
+the same recovery as `retry` finishes the checkout, finding the void or capture done. A checkout
+parked anywhere else has nothing at the provider to settle: it is refused, naming `retry`.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ from typing import Any
 
 from orchestration.cli.target import Target, TargetError, add_target_arguments, resolve
 from orchestration.parked_checkouts import ParkedCheckout
-from orchestration.steps import held_after_parking
+from orchestration.steps import SETTLED_AT_PROVIDER, held_after_parking
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2
 WAIT_SECONDS = 600
+SETTLE_PAYMENT_FUNCTION = "settle-payment"  # deploy/payment/template.yaml
 
 
 def add_parser(commands: Any) -> None:
@@ -46,6 +55,29 @@ def add_parser(commands: Any) -> None:
     )
     add_target_arguments(retry)
     retry.set_defaults(run=run_retry)
+
+    resolve_ = commands.add_parser(
+        "resolve",
+        help="record a parked checkout's void or capture done at the provider, and finish it",
+        description=(
+            "For a checkout parked at the void or the capture: you settled the hold in the "
+            "provider's dashboard; record it and let the saga finish the checkout."
+        ),
+    )
+    resolve_.add_argument("order_id")
+    resolve_.add_argument(
+        "--reference",
+        required=True,
+        help="the provider's id of the void or capture you made (e.g. Stripe's pi_... or ch_...)",
+    )
+    resolve_.add_argument(
+        "--note", required=True, help="who did what and why: kept with the payment record"
+    )
+    resolve_.add_argument(
+        "--no-wait", action="store_true", help="start the recovery and return at once"
+    )
+    add_target_arguments(resolve_)
+    resolve_.set_defaults(run=run_resolve)
 
 
 def _connect(args: argparse.Namespace) -> Target:
@@ -83,6 +115,8 @@ def describe(parked: ParkedCheckout) -> dict[str, Any]:
             "order": held.order,
         },
         "execution_arn": parked.execution_arn,
+        # what `checkout resolve` would record as done at the provider; None: retry only
+        "resolvable_as": SETTLED_AT_PROVIDER.get(parked.stuck_step),
     }
 
 
@@ -114,6 +148,12 @@ def run_parked(args: argparse.Namespace) -> int:
             f"order: {holds['order']}\n"
             f"  because   {(item['original_failure'] or {}).get('Error', 'unknown (pivot)')}\n"
             f"  then      checkout retry {item['order_id']}"
+            + (
+                f"\n  or, once {item['resolvable_as']} at the provider by hand: checkout resolve "
+                f"{item['order_id']} --reference ID --note TEXT"
+                if item["resolvable_as"]
+                else ""
+            )
         )
     return EXIT_OK
 
@@ -135,6 +175,60 @@ def run_retry(args: argparse.Namespace) -> int:
     if args.no_wait or outcome.recovery is None:
         return EXIT_OK
     return _follow(target, settings.state_machine_arn, outcome.recovery)
+
+
+def run_resolve(args: argparse.Namespace) -> int:
+    from orchestration.reconciler.logic import (
+        NotParkedError,
+        NotResolvableError,
+        StillRunningError,
+    )
+    from shared.errors import DependencyUnavailableError
+
+    try:
+        target = _connect(args)
+        settings = retry_settings(target)
+        resolution = resolve_by_hand(target, settings, args.order_id, args.reference, args.note)
+    except (NotParkedError, NotResolvableError, StillRunningError, ValueError) as refused:
+        print(f"checkout resolve: {refused}", file=sys.stderr)
+        return EXIT_FAILED
+    except (TargetError, DependencyUnavailableError) as error:
+        print(f"checkout resolve: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    outcome = resolution.outcome
+    already = "" if resolution.settled_now else " (the payment already said so)"
+    print(f"recorded the payment {resolution.settled_as}{already}")
+    print(f"started {outcome.recovery}: {outcome.detail}")
+    if args.no_wait or outcome.recovery is None:
+        return EXIT_OK
+    return _follow(target, settings.state_machine_arn, outcome.recovery)
+
+
+def resolve_by_hand(target: Target, settings: Any, order_id: str, reference: str, note: str) -> Any:
+    """`checkout resolve`'s work, shared with the console (ValueError: a note or reference that
+    the payment service would refuse, checked before anything is asked)."""
+    from orchestration.reconciler.logic import Settlement, resolve_parked
+
+    settlement = Settlement(reference=reference.strip(), note=" ".join(note.split()))
+    _check_settlement(settlement)
+    return resolve_parked(
+        order_id, settlement, settings, target.function_name(SETTLE_PAYMENT_FUNCTION)
+    )
+
+
+def _check_settlement(settlement: Any) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from shared.contracts import OperatorNote, ProviderReference
+
+    for what, kind, value in (
+        ("the reference", ProviderReference, settlement.reference),
+        ("the note", OperatorNote, settlement.note),
+    ):
+        try:
+            TypeAdapter(kind).validate_python(value)
+        except ValidationError as error:
+            raise ValueError(f"{what} {value!r}: {error.errors()[0]['msg'].lower()}") from None
 
 
 def retry_settings(target: Target) -> Any:

@@ -50,6 +50,12 @@ class Target:
     state_machine_arn: str | None
     parked_table: str | None
     event_bus: str | None
+    project: str = "checkout"
+
+    def function_name(self, slug: str) -> str:
+        """A service function's name on this target: the templates pin every FunctionName to
+        `<project>-<stage>-<slug>` (e.g. settle-payment), so none needs looking up."""
+        return f"{self.project}-{self.stage}-{slug}"
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
@@ -117,6 +123,7 @@ def resolve(args: argparse.Namespace) -> Target:
             state_machine_arn=parameter("checkout-state-machine/arn"),
             parked_table=parameter("parked-checkouts-table/name"),
             event_bus=parameter("checkout-event-bus/name"),
+            project=args.project,
         )
     state = local_state() or {}
     endpoint = args.endpoint_url or state.get("aws_endpoint")
@@ -140,4 +147,5 @@ def resolve(args: argparse.Namespace) -> Target:
         state_machine_arn=state.get("state_machine_arn") if same else None,
         parked_table=tables.get("ParkedCheckoutsTable"),
         event_bus=state.get("event_bus") if same else None,
+        project=state.get("project", "checkout") if same else "checkout",
     )

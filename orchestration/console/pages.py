@@ -296,6 +296,8 @@ def parked_page(
             if can_retry
             else '<p class="muted">read-only: `checkout retry` from a shell</p>'
         )
+        if item.get("resolvable_as"):
+            action += _resolve_form(item["order_id"], item["resolvable_as"], token, can_retry)
         original = (item.get("original_failure") or {}).get("Error", "unknown (the pivot)")
         cards.append(
             f'<article class="parked" data-order="{escape(item["order_id"])}">'
@@ -310,3 +312,23 @@ def parked_page(
     listed = "".join(cards) or '<p class="muted" id="none-parked">No checkout is parked.</p>'
     body = f"<h1>Parked checkouts</h1>{notice}{listed}"
     return page("Parked", body, current="/parked", source=source)
+
+
+def _resolve_form(order_id: str, settled_as: str, token: str, can_resolve: bool) -> str:
+    """Mark a checkout parked at a payment step resolved: only once the operator has settled the
+    hold at the provider, which the form says; `checkout resolve`'s code does the rest."""
+    if not can_resolve:
+        return '<p class="muted">read-only: `checkout resolve` from a shell</p>'
+    slug = escape(order_id)
+    verb = "voided (released)" if settled_as == "voided" else "captured"
+    return (
+        f'<form method="post" action="/parked/{quote(order_id)}/resolve" class="resolve">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        f"<p>Or, once you have {verb} the hold in the provider's dashboard, mark it resolved: "
+        "the payment records what you did and the saga finishes the checkout.</p>"
+        f'<p><label for="reference-{slug}">The provider\'s id for it</label> '
+        f'<input id="reference-{slug}" name="reference" required maxlength="255"></p>'
+        f'<p><label for="note-{slug}">Note (who, what, why)</label> '
+        f'<input id="note-{slug}" name="note" required minlength="3" maxlength="500" size="60"></p>'
+        '<button type="submit">Mark resolved</button></form>'
+    )

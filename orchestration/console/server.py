@@ -51,13 +51,15 @@ class ConsoleSource:
     read_only: bool = True  # against AWS: no Try it, no retry
     parked: Callable[[], list[dict[str, Any]]] | None = None  # `checkout parked`'s listing
     retry: Callable[[str], str] | None = None  # `checkout retry`'s code
+    # `checkout resolve`'s code: (order id, the provider's reference, the note) -> what it did
+    resolve: Callable[[str, str, str], str] | None = None
 
 
 class Console:
     def __init__(self, source: ConsoleSource) -> None:
         self.source = source
         self.graph: Graph = layout(source.definition)
-        # A form from another site must not start checkouts or retries here (CSRF): every POST
+        # A form from another site must not start checkouts, retries or resolves (CSRF): each POST
         # carries this process's token, which only the console's own pages hold.
         self.token = secrets.token_urlsafe(24)
         self.urls = Map([
@@ -68,6 +70,7 @@ class Console:
             Rule("/try", endpoint="start", methods=["POST"]),
             Rule("/parked", endpoint="parked"),
             Rule("/parked/<order_id>/retry", endpoint="retry", methods=["POST"]),
+            Rule("/parked/<order_id>/resolve", endpoint="resolve", methods=["POST"]),
             Rule("/checkouts/<order_id>", endpoint="checkout"),
             Rule("/static/<name>", endpoint="static"),
             Rule("/healthz", endpoint="health"),
@@ -203,7 +206,27 @@ class Console:
             notice = self.source.retry(order_id)
         except (NotParkedError, StillRunningError) as refused:
             notice = f"not retried: {refused}"
-        return redirect(f"/parked?{urlencode({'notice': f'{order_id}: {notice}'})}", code=303)
+        return _back_to_parked(order_id, notice)
+
+    def _resolve(self, request: Request, order_id: str) -> Response:
+        if not self._can_retry() or self.source.resolve is None:
+            raise Forbidden("This console is read-only: run `checkout resolve` from a shell.")
+        self._check_token(request)
+        from orchestration.reconciler.logic import (
+            NotParkedError,
+            NotResolvableError,
+            StillRunningError,
+        )
+        from shared.errors import DependencyUnavailableError
+
+        form = request.form
+        try:
+            notice = self.source.resolve(order_id, form.get("reference", ""), form.get("note", ""))
+        except (NotParkedError, NotResolvableError, StillRunningError, ValueError) as refused:
+            notice = f"not resolved: {refused}"
+        except DependencyUnavailableError as error:
+            notice = f"not resolved, try again: {error}"
+        return _back_to_parked(order_id, notice)
 
     def _parked_by_order(self) -> dict[str, dict[str, Any]]:
         """The parked checkouts by order id: the reconciler parks some with no execution of
@@ -220,6 +243,10 @@ class Console:
 
     def _health(self, request: Request) -> Response:
         return Response(json.dumps({"ok": True}), content_type="application/json")
+
+
+def _back_to_parked(order_id: str, notice: str) -> Response:
+    return redirect(f"/parked?{urlencode({'notice': f'{order_id}: {notice}'})}", code=303)
 
 
 def _checkout_from_form(form: Any) -> tuple[dict[str, Any], str | None]:

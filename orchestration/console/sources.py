@@ -1,8 +1,9 @@
 """Where a console reads, and what an operator may do from it: built from a `Target`.
 
-The parked list and the retry are the operator commands' own code (`checkout parked`,
-`checkout retry`: orchestration/cli/operator.py, the reconciler's `retry_parked`). Against AWS
-the console is read-only: it lists, it never retries or starts a checkout.
+The parked list, the retry and the resolve are the operator commands' own code (`checkout
+parked`, `checkout retry`, `checkout resolve`: orchestration/cli/operator.py, the reconciler's
+`retry_parked` and `resolve_parked`). Against AWS the console is read-only: it lists, it never
+retries, resolves or starts a checkout.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def source_for(target: Target, *, read_only: bool, api_url: str | None = None) -
         read_only=read_only,
         parked=_parked_lister(target),
         retry=None if read_only else _retrier(target),
+        resolve=None if read_only else _resolver(target),
     )
 
 
@@ -59,3 +61,21 @@ def _retrier(target: Target) -> Any:
         return f"started {outcome.recovery}: {outcome.detail}"
 
     return retry
+
+
+def _resolver(target: Target) -> Any:
+    if target.parked_table is None or target.state_machine_arn is None:
+        return None
+    from orchestration.cli.operator import resolve_by_hand, retry_settings
+
+    settings = retry_settings(target)
+
+    def resolve(order_id: str, reference: str, note: str) -> str:
+        resolution = resolve_by_hand(target, settings, order_id, reference, note)
+        outcome = resolution.outcome
+        return (
+            f"recorded the payment {resolution.settled_as}; started {outcome.recovery}: "
+            f"{outcome.detail}"
+        )
+
+    return resolve

@@ -26,6 +26,7 @@ from orchestration.recovery import (
     plan,
     plan_retry,
 )
+from orchestration.steps import SETTLED_AT_PROVIDER
 from shared.observability import logger
 
 
@@ -51,6 +52,11 @@ class NotParkedError(Exception):
 
 class StillRunningError(Exception):
     """`checkout retry` while an execution of the order still runs: it would race the rollback."""
+
+
+class NotResolvableError(Exception):
+    """`checkout resolve` of a checkout not parked at a payment step, or one whose payment says
+    otherwise: nothing was written."""
 
 
 def reconcile_execution(execution_arn: str, settings: ReconcilerSettings) -> Outcome:
@@ -86,6 +92,69 @@ def sweep(settings: ReconcilerSettings, now: datetime | None = None) -> list[Out
 
 def retry_parked(order_id: str, settings: ReconcilerSettings) -> Outcome:
     """An operator's `checkout retry`: run the parked checkout's rollback (or pivot) again."""
+    parked, described, number = _retry_point(order_id, settings)
+    return _restart(parked, described, number, settings)
+
+
+def resolve_parked(
+    order_id: str, settlement: Settlement, settings: ReconcilerSettings, settle_function: str
+) -> Resolution:
+    """An operator's `checkout resolve`: they settled the stuck payment step at the provider by
+    hand; the payment service records it, then a recovery finishes the checkout through its own
+    steps (which find the void or capture done), as a retry would."""
+    parked, described, number = _retry_point(order_id, settings)
+    settled_as = SETTLED_AT_PROVIDER.get(parked.stuck_step)
+    if settled_as is None:
+        raise NotResolvableError(
+            f"order {order_id} is parked at {parked.stuck_step}, whose effect is in our own "
+            f"stores, not at the payment provider: nothing there to settle by hand; use "
+            f"`checkout retry {order_id}` once the cause is fixed"
+        )
+    try:
+        settled = aws.invoke_function(
+            settle_function,
+            {
+                "order_id": order_id,
+                "settled_as": settled_as,
+                "reference": settlement.reference,
+                "note": settlement.note,
+            },
+            refusals=("SettlementRefusedError", "InvalidInputError"),
+        )
+    except aws.FunctionRefusedError as refused:
+        raise NotResolvableError(f"order {order_id}: {refused.error_message}") from refused
+    logger.info(
+        "an operator settled a parked checkout's payment",
+        extra={"order_id": order_id, "settled_as": settled_as, "settled": settled},
+    )
+    reason = (
+        f"an operator resolved the checkout parked at {parked.stuck_step}: {settled_as} at the "
+        f"provider as {settlement.reference} ({settlement.note})"
+    )
+    outcome = _restart(parked, described, number, settings, reason)
+    return Resolution(settled_as, bool(settled.get("settled_now")), outcome)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What an operator did at the provider: its id there, and their note (who, what, why)."""
+
+    reference: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    settled_as: str  # voided | captured
+    settled_now: bool  # False: the payment already said so (a second resolve)
+    outcome: Outcome  # the recovery that finishes the checkout
+
+
+def _retry_point(
+    order_id: str, settings: ReconcilerSettings
+) -> tuple[ParkedCheckout, dict[str, Any], int]:
+    """The parked record, the execution that parked it, and the number of the next recovery;
+    refused when the order is not parked or one of its executions still runs."""
     parked = find_parked(order_id)
     if parked is None:
         raise NotParkedError(f"order {order_id} is not parked")
@@ -98,17 +167,30 @@ def retry_parked(order_id: str, settings: ReconcilerSettings) -> Outcome:
             aws.execution_arn(settings.state_machine_arn, execution_name(order_id, number))
         )
         if later is None:
-            break
+            return parked, described, number
         if later["status"] == "RUNNING":
             raise StillRunningError(f"{later['name']} is still running; wait for it to end")
         number += 1
+
+
+def _restart(
+    parked: ParkedCheckout,
+    described: dict[str, Any],
+    number: int,
+    settings: ReconcilerSettings,
+    reason: str | None = None,
+) -> Outcome:
     decided = plan_retry(
-        parked.model_dump(), described, aws.execution_history(parked.execution_arn), number
+        parked.model_dump(),
+        described,
+        aws.execution_history(parked.execution_arn),
+        number,
+        reason,
     )
     outcome = _carry_out(decided, described["name"], settings)
     # The new execution is durable now (and watched by the reconciler): the old record goes,
     # unless the retry has already parked the order again under a new execution.
-    clear_parked(order_id, parked.execution_arn)
+    clear_parked(parked.order_id, parked.execution_arn)
     return outcome
 
 
@@ -168,9 +250,13 @@ def _park(decided: ParkOrder, settings: ReconcilerSettings) -> None:
 
 __all__ = [
     "NotParkedError",
+    "NotResolvableError",
     "Outcome",
+    "Resolution",
+    "Settlement",
     "StillRunningError",
     "reconcile_execution",
+    "resolve_parked",
     "retry_parked",
     "sweep",
 ]

@@ -76,6 +76,43 @@ def test_the_parked_view_shows_why_and_what_it_holds_and_retries_the_rollback(op
     assert 'id="none-parked"' in text(console.get("/parked"))
 
 
+def test_a_checkout_parked_at_the_capture_is_marked_resolved_through_checkout_resolve(operator):
+    operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout()).status == "FAILED"
+    operator.dispatcher.fail_always("capture-payment", None)
+    console = _console(read_only=False)
+    page = text(console.get("/parked"))
+    assert 'action="/parked/order-1000/resolve"' in page
+    assert "once you have captured the hold in the provider" in page
+    blank = console.post(
+        f"/parked/{ORDER}/resolve", data={"token": _token(page), "reference": "ch_1", "note": " "}
+    )
+    assert "not resolved: the note" in text(console.get(blank.headers["Location"]))
+    assert [p["status"] for p in operator.payments()] == ["AUTHORIZED"]
+
+    answer = console.post(
+        f"/parked/{ORDER}/resolve",
+        data={"token": _token(page), "reference": "ch_dash_1", "note": "ops: captured by hand"},
+    )
+
+    notice = text(console.get(answer.headers["Location"]))
+    assert f"{ORDER}: recorded the payment captured; started {ORDER}--r1" in notice
+    assert operator.wait(f"{ORDER}--r1").status == "SUCCEEDED"
+    [payment] = operator.payments()
+    assert (payment["status"], payment["capture_id"]) == ("CAPTURED", "ch_dash_1")
+    assert operator.order(ORDER)["status"] == "CONFIRMED"
+    assert operator.parked() == []
+
+
+def test_only_a_payment_step_offers_mark_resolved_and_the_aws_console_refuses_it(operator):
+    parked_after_release_kept_failing(operator)
+
+    assert "/resolve" not in text(_console(read_only=False).get("/parked"))
+    refused = _console(read_only=True).post(f"/parked/{ORDER}/resolve", data={"token": "x"})
+    assert refused.status_code == 403
+    assert [p.stuck_step for p in operator.parked()] == ["release_stock"]
+
+
 @pytest.mark.parametrize(
     ("form", "problem"),
     [

@@ -83,3 +83,30 @@ def test_a_parked_checkout_is_listed_and_its_retry_finishes_it(shop: Shop):
     assert view["status"] == "CANCELLED"
     assert shop.available("SKU-MUG") == before
     assert order_id not in _checkout_command(shop, "parked").stdout
+
+
+def test_a_void_settled_at_the_provider_by_hand_is_resolved_and_the_rollback_finishes(shop: Shop):
+    before = shop.available("SKU-MUG")
+    accepted = shop.checkout(ITEMS, fault="order.confirm; payment.void").body
+    order_id = accepted["order_id"]
+    assert shop.wait_final(order_id, timeout=600)["status"] == "FAILED"
+    note = "e2e: the provider kept refusing; voided in its dashboard"
+
+    resolved = _checkout_command(
+        shop, "resolve", order_id, "--reference", "void_dashboard_1", "--note", note
+    )
+
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    assert "recorded the payment voided" in resolved.stdout
+    assert f"{order_id}--r1 SUCCEEDED" in resolved.stdout
+    view = shop.wait_final(order_id)
+    assert view["status"] == "CANCELLED"
+    assert shop.available("SKU-MUG") == before
+    assert order_id not in _checkout_command(shop, "parked").stdout
+    payments = boto3.resource(
+        "dynamodb", endpoint_url=shop.aws_endpoint, region_name="us-east-1",
+        aws_access_key_id="local", aws_secret_access_key="local",
+    ).Table("checkout-local-payments")  # fmt: skip
+    payment = payments.get_item(Key={"order_id": order_id})["Item"]
+    assert (payment["status"], payment["void_id"]) == ("VOIDED", "void_dashboard_1")
+    assert payment["settled_by_operator"] == note

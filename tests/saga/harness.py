@@ -47,6 +47,8 @@ FUNCTIONS = {
     # the provider's webhook, as the checkout API passes it on
     "receive-payment-webhook": "services.payment.handlers.receive_payment_webhook",
     "answer-payment-approval": "services.order.handlers.answer_payment_approval",
+    # an operator's `checkout resolve`
+    "settle-payment": "services.payment.handlers.settle_payment",
 }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import boto3
 import pytest
 
 from orchestration.cli import main
+from shared.contracts import Money
 from tests.saga.harness import EVENT_BUS, PARKED_TABLE
 from tests.saga.test_checkout_saga import checkout
 
@@ -111,3 +113,141 @@ def test_a_stuck_capture_is_listed_with_its_hold_and_its_retry_captures_once(ope
     assert [p["status"] for p in operator.payments()] == ["CAPTURED"]
     assert [e.operation for e in operator.provider_journal()] == ["authorize", "capture"]
     assert "void-payment" not in operator.dispatcher.successful_calls()
+
+
+# --- checkout resolve: the stuck payment step settled at the provider by hand -----------------
+
+NOTE = "ops/ana: the provider refuses; settled in its dashboard"
+
+
+def _dashboard() -> Any:
+    """The provider's dashboard, as an operator uses it: operations under keys of its own."""
+    from services.payment.bootstrap import start as get_settings
+    from services.payment.gateway import provider_for
+
+    return provider_for(get_settings())
+
+
+def _execution_input(operator, name: str) -> dict[str, Any]:
+    described = operator.sfn.describe_execution(executionArn=operator.execution_arn(name))
+    loaded: dict[str, Any] = json.loads(described["input"])
+    return loaded
+
+
+def test_resolve_records_a_void_made_at_the_provider_and_the_rollback_finishes(operator, capsys):
+    operator.dispatcher.fail_always("void-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout(fault="order.confirm")).status == "FAILED"
+    [parked] = operator.parked()
+    assert parked.stuck_step == "void_payment"
+    operator.dispatcher.fail_always("void-payment", None)
+    released = _dashboard().void(
+        idempotency_key="dashboard-void-1", authorization_key=f"authorize:{ORDER}"
+    )
+
+    assert main(["resolve", ORDER, "--reference", released.void_id, "--note", NOTE, *AWS]) == 0
+
+    out = capsys.readouterr().out
+    assert "recorded the payment voided" in out
+    assert f"{ORDER}--r1 SUCCEEDED" in out
+    assert operator.parked() == []
+    assert operator.order(ORDER)["status"] == "CANCELLED"
+    assert operator.order(ORDER)["reason_code"] == "InjectedFaultError"
+    assert operator.available("SKU-A") == 10
+    assert operator.available("SKU-B") == 3
+    [payment] = operator.payments()
+    assert payment["status"] == "VOIDED"
+    assert payment["void_id"] == released.void_id
+    assert payment["settled_by_operator"] == NOTE
+    voids = [entry for entry in operator.provider_journal() if entry.operation == "void"]
+    assert [entry.idempotency_key for entry in voids] == ["dashboard-void-1"], (
+        "the recovery's void found the hold released and did not ask the provider again"
+    )
+    reason = _execution_input(operator, f"{ORDER}--r1")["recovery"]["reason"]
+    assert "an operator resolved the checkout parked at void_payment" in reason
+    assert released.void_id in reason
+
+
+def test_resolve_records_a_capture_made_at_the_provider_and_the_order_stays_confirmed(
+    operator, capsys
+):
+    operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout()).status == "FAILED"
+    operator.dispatcher.fail_always("capture-payment", None)
+    captured = _dashboard().capture(
+        idempotency_key="dashboard-capture-1",
+        authorization_key=f"authorize:{ORDER}",
+        amount=Money(amount=3_000, currency="EUR"),
+    )
+
+    assert main(["resolve", ORDER, "--reference", captured.capture_id, "--note", NOTE, *AWS]) == 0
+
+    assert f"{ORDER}--r1 SUCCEEDED" in capsys.readouterr().out
+    assert operator.order(ORDER)["status"] == "CONFIRMED"
+    assert operator.parked() == []
+    [payment] = operator.payments()
+    assert (payment["status"], payment["capture_id"]) == ("CAPTURED", captured.capture_id)
+    assert [e.idempotency_key for e in operator.provider_journal() if e.operation == "capture"] == [
+        "dashboard-capture-1"
+    ]
+
+
+def test_resolve_of_a_checkout_parked_in_our_own_stores_is_refused_naming_retry(operator, capsys):
+    parked_after_release_kept_failing(operator)
+    payments_before = operator.payments()
+
+    assert main(["resolve", ORDER, "--reference", "ref-1", "--note", NOTE, *AWS]) == 1
+
+    error = capsys.readouterr().err
+    assert "parked at release_stock" in error
+    assert f"checkout retry {ORDER}" in error
+    assert [p.stuck_step for p in operator.parked()] == ["release_stock"]
+    assert operator.payments() == payments_before
+    assert "settle-payment" not in [call.function for call in operator.dispatcher.calls]
+    assert operator.executions() == [ORDER]
+
+
+def test_resolve_that_the_payment_contradicts_is_refused_and_starts_nothing(operator, capsys):
+    operator.dispatcher.fail_always("void-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout(fault="order.confirm")).status == "FAILED"
+    # the hold was captured meanwhile (by hand, in error): a void cannot be recorded over it
+    from services.payment.dal import payments
+
+    payments.mark_captured(ORDER, "ch_by_mistake")
+
+    assert main(["resolve", ORDER, "--reference", "v-1", "--note", NOTE, *AWS]) == 1
+
+    assert "is CAPTURED (ch_by_mistake)" in capsys.readouterr().err
+    assert [p.stuck_step for p in operator.parked()] == ["void_payment"]
+    assert operator.executions() == [ORDER]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["--reference", "ref-1", "--note", "  "], "the note"),
+        (["--reference", "two words", "--note", NOTE], "the reference"),
+    ],
+)
+def test_resolve_with_a_blank_note_or_a_bad_reference_names_it_and_writes_nothing(
+    operator, capsys, arguments, problem
+):
+    operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout()).status == "FAILED"
+
+    assert main(["resolve", ORDER, *arguments, *AWS]) == 1
+
+    assert problem in capsys.readouterr().err
+    assert [p["status"] for p in operator.payments()] == ["AUTHORIZED"]
+    assert len(operator.parked()) == 1
+
+
+def test_parked_names_resolve_only_where_the_provider_holds_the_step(operator, capsys):
+    operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout()).status == "FAILED"
+
+    assert main(["parked", *AWS]) == 0
+    assert main(["parked", "--json", *AWS]) == 0
+    out = capsys.readouterr().out
+
+    assert f"captured at the provider by hand: checkout resolve {ORDER}" in out
+    assert '"resolvable_as": "captured"' in out

@@ -4,9 +4,9 @@ from services.inventory.bootstrap import start
 from services.inventory.logic.get_products import get_products
 from services.inventory.settings import InventorySettings
 from shared.contracts import GetProductsInput, GetProductsOutput
-from shared.read_function import read_function
+from shared.direct_function import direct_function
 
 
-@read_function(name="get_products", input_model=GetProductsInput, settings=start)
+@direct_function(name="get_products", input_model=GetProductsInput, settings=start)
 def lambda_handler(request: GetProductsInput, settings: InventorySettings) -> GetProductsOutput:
     return get_products(request)

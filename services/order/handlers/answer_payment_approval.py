@@ -5,10 +5,10 @@ from services.order.bootstrap import start
 from services.order.logic.answer_payment_approval import answer_payment_approval
 from services.order.settings import OrderSettings
 from shared.contracts import AnswerPaymentApprovalInput, AnswerPaymentApprovalOutput
-from shared.read_function import read_function
+from shared.direct_function import direct_function
 
 
-@read_function(
+@direct_function(
     name="answer_payment_approval", input_model=AnswerPaymentApprovalInput, settings=start
 )
 def lambda_handler(

@@ -4,9 +4,9 @@ from services.order.bootstrap import start
 from services.order.logic.get_order import get_order
 from services.order.settings import OrderSettings
 from shared.contracts import GetOrderInput, GetOrderOutput
-from shared.read_function import read_function
+from shared.direct_function import direct_function
 
 
-@read_function(name="get_order", input_model=GetOrderInput, settings=start)
+@direct_function(name="get_order", input_model=GetOrderInput, settings=start)
 def lambda_handler(request: GetOrderInput, settings: OrderSettings) -> GetOrderOutput:
     return get_order(request)

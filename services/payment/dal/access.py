@@ -32,6 +32,8 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
     "SimulatedProviderFunction": {
         "SimulatedProviderLedgerTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     },
+    # an operator's settlement moves a held payment on; it never calls the provider
+    "SettlePaymentFunction": {"PaymentsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 }
 # Beyond the tables: the webhook signing secret (dal.secrets), read by who verifies or signs.
 OTHER_ACTIONS: dict[str, set[str]] = {

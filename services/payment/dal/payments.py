@@ -42,6 +42,7 @@ def _to_payment(record: PaymentRecord) -> Payment:
         void_id=record.void_id,
         decline_reason=record.decline_reason,
         approval_required=bool(record.approval_required),
+        settled_by_operator=record.settled_by_operator,
     )
 
 
@@ -170,4 +171,24 @@ def record_late_void(order_id: str, void_id: str) -> None:
         _status_is(PaymentStatus.VOIDED) & PaymentRecord.void_id.does_not_exist(),
         [PaymentRecord.void_id.set(void_id)],
         "record late void",
+    )
+
+
+def record_operator_settlement(
+    order_id: str, expected: PaymentStatus, settled: PaymentStatus, reference: str, note: str
+) -> None:
+    """`expected` -> VOIDED or CAPTURED as an operator settled it at the provider, with the id
+    they gave as the void's or the capture's and their note."""
+    reference_attribute = (
+        PaymentRecord.capture_id if settled is PaymentStatus.CAPTURED else PaymentRecord.void_id
+    )
+    _transition(
+        order_id,
+        _status_is(expected),
+        [
+            PaymentRecord.status.set(settled.value),
+            reference_attribute.set(reference),
+            PaymentRecord.settled_by_operator.set(note),
+        ],
+        "record operator settlement",
     )

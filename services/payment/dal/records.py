@@ -39,6 +39,9 @@ class PaymentRecord(Model):
     # Set once the provider asked for the customer's approval: only such a payment is answered
     # by an approval webhook (Stripe also reports plain authorizations as capturable).
     approval_required = BooleanAttribute(null=True)
+    # Set when an operator settled the hold at the provider by hand (`checkout resolve`): what
+    # they did and why, beside the void_id or capture_id they gave.
+    settled_by_operator = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

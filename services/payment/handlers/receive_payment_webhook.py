@@ -5,10 +5,10 @@ from services.payment.bootstrap import start
 from services.payment.logic.receive_payment_webhook import receive_payment_webhook
 from services.payment.settings import PaymentSettings
 from shared.contracts import ReceivePaymentWebhookInput, ReceivePaymentWebhookOutput
-from shared.read_function import read_function
+from shared.direct_function import direct_function
 
 
-@read_function(
+@direct_function(
     name="receive_payment_webhook", input_model=ReceivePaymentWebhookInput, settings=start
 )
 def lambda_handler(

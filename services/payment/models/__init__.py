@@ -35,6 +35,7 @@ class Payment(BaseModel):
     void_id: str | None = None
     decline_reason: str | None = None
     approval_required: bool = False  # the provider asked for the customer's approval
+    settled_by_operator: str | None = None  # the operator's note, when settled by hand
 
     def require_amount(self) -> Money:
         """The amount of a payment that got as far as AUTHORIZING; a missing one is corrupt data."""

@@ -1,7 +1,8 @@
-"""The decorator that turns a logic call into a read function: a Lambda that another stack invokes
-directly (Lambda Invoke, not the state machine), such as the checkout API reading the catalog.
+"""The decorator that turns a logic call into a direct function: a Lambda that another stack or an
+operator command invokes directly (Lambda Invoke, not the state machine), such as the checkout API
+reading the catalog or `checkout resolve` recording what an operator settled at the provider.
 
-    @read_function(name="get_products", input_model=GetProductsInput, settings=get_settings)
+    @direct_function(name="get_products", input_model=GetProductsInput, settings=get_settings)
     def lambda_handler(request: GetProductsInput, settings: InventorySettings) -> GetProductsOutput:
         return get_products(request, settings)
 
@@ -32,13 +33,13 @@ from shared.saga_task import (
 )
 
 
-def read_function(
+def direct_function(
     *,
     name: str,
     input_model: type[ContractT],
     settings: Callable[[], SettingsT],
 ) -> Callable[[Callable[[ContractT, SettingsT], BaseModel]], LambdaHandler]:
-    """Wrap `logic(request, settings) -> output model` as a Lambda entry point for one read."""
+    """Wrap `logic(request, settings) -> output model` as a directly invoked Lambda."""
 
     def decorate(logic: Callable[[ContractT, SettingsT], BaseModel]) -> LambdaHandler:
         @logger.inject_lambda_context(clear_state=True)
@@ -51,9 +52,9 @@ def read_function(
                 config = settings()
                 result = logic(parse_task(event, input_model), config)
             except Exception as error:
-                report_failure(error, "read failed")
+                report_failure(error, "call failed")
                 raise
-            report_success("read done")
+            report_success("call done")
             return summarize(result)
 
         return lambda_handler  # type: ignore[no-any-return]  # powertools decorators are untyped

@@ -1,4 +1,4 @@
-"""read_function: parse, call the logic, annotate function and outcome, return JSON."""
+"""direct_function: parse, call the logic, annotate function and outcome, return JSON."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from shared.contracts import Contract, Money, Sku
+from shared.direct_function import direct_function
 from shared.errors import InvalidInputError, UnknownSkuError
 from shared.observability import Outcome, tracer
-from shared.read_function import read_function
 from shared.settings import BaseSettings
 from tests.support.lambda_context import FakeLambdaContext
 
@@ -42,7 +42,7 @@ def never_called(request: PriceInput, settings: FakeSettings) -> PriceOutput:
 
 
 def call(logic: Logic, event: Any) -> dict[str, Any]:
-    handler = read_function(
+    handler = direct_function(
         name="get_price",
         input_model=PriceInput,
         settings=lambda: FakeSettings(stage="test", aws_region="us-east-1"),
