@@ -4,7 +4,8 @@ For every function of every template (`deploy/*/template.yaml`), a fresh interpr
 environment Lambda gives that function (`LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, the
 template's variables) times `import <handler module>`; another times `import boto3`. Medians of
 `--runs` runs each, printed with the ratio (the target is at most 1.5x, issue 12). The INIT phase
-of a Lambda cold start is billed, and a checkout can meet four of them in a row.
+of a Lambda cold start is billed, and a checkout can meet four of them in a row. The last row is
+the floor: the libraries every service function imports, with no code of ours.
 
     python bench/cold_start.py                    # every function
     python bench/cold_start.py --detail payment/VoidPayment   # where its import time goes
@@ -36,6 +37,11 @@ TIMED_IMPORT = (
     "print((boto3_done - started) * 1000, (ended - started) * 1000)"
 )
 TARGET_RATIO = 1.5
+# What every service function imports before any code of ours: the floor under every ratio.
+LIBRARIES_ALONE = (
+    "pydantic, pynamodb.models, aws_lambda_powertools.logging, aws_lambda_powertools.metrics, "
+    "aws_lambda_powertools.tracing, aws_xray_sdk.core"
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,13 @@ def main() -> int:
         measured.append(Measured(_slug(spec), spec.handler_module, handler_ms, ratio))
         flag = "" if ratio <= TARGET_RATIO else f"  > {TARGET_RATIO}x"
         print(f"  {_slug(spec):<32} {boto3_ms:9.1f} ms {handler_ms:9.1f} ms {ratio:5.2f}x{flag}")
+    boto3_ms, floor_ms, floor = timed_import(
+        LIBRARIES_ALONE, lambda_environment(specs[0]), args.runs
+    )
+    print(
+        f"  {'(floor: the libraries alone)':<32} {boto3_ms:9.1f} ms {floor_ms:9.1f} ms "
+        f"{floor:5.2f}x  pydantic, PynamoDB, Powertools, X-Ray SDK; no code of ours"
+    )
     worst = max(measured, key=lambda m: m.ratio)
     over = sum(m.ratio > TARGET_RATIO for m in measured)
     print(
