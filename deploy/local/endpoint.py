@@ -31,8 +31,10 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from deploy.local.moto_tuning import (
+    backend_app_without_debug,
     keep_task_failure_cause,
     list_moto_modules_once,
+    parse_each_condition_once,
     parse_each_definition_once,
     parse_each_json_path_once,
     serialize_dynamodb_items_directly,
@@ -204,12 +206,14 @@ class AwsEndpoint(BackgroundServer):
         share_interpreter_clients(f"http://{host}:{port}")
         parse_each_definition_once()
         parse_each_json_path_once()
+        parse_each_condition_once()
         serialize_dynamodb_items_directly()
         list_moto_modules_once()
         snapshot_transaction_items()
         keep_task_failure_cause()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
-        app = LambdaInvokeMiddleware(runtime, DomainDispatcherApplication(create_backend_app))
+        backends = DomainDispatcherApplication(backend_app_without_debug(create_backend_app))
+        app = LambdaInvokeMiddleware(runtime, backends)
         server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )

@@ -150,6 +150,71 @@ def parse_each_json_path_once(cached_paths: int = 4096) -> None:
             module.parse = functools.lru_cache(maxsize=cached_paths)(parse)  # type: ignore[attr-defined]
 
 
+def parse_each_condition_once(cached_conditions: int = 4096) -> None:
+    """moto parses a condition expression again for every request that carries one, twice for an
+    UpdateItem (the request's check, then the write), and its reduction of parentheses and
+    booleans copies the rest of the expression at every `)`: the largest single cost of the
+    local cloud under load once Flask's debug mode was off. PynamoDB writes its conditions with
+    placeholders (`#0`, `:0`), so the text and names repeat across checkouts and only the values
+    change. The reduced tree is kept per (expression, names, value names); each parse puts its own
+    values into it (by the placeholder, the node's text) and builds moto's operators from it, as
+    moto does. An expression moto refuses is refused the same way (errors are not kept).
+    Idempotent."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser as Parser
+
+    if getattr(Parser.parse, "_keeps_trees", False):
+        return
+    stock_parse = Parser.parse
+    trees: dict[tuple[Any, ...], Any] = {}
+    lock = threading.Lock()
+
+    def reduced_tree(parser: Any) -> Any:
+        """moto's `parse` up to its operators: the same steps in the same order."""
+        nodes = parser._lex_condition_expression()
+        nodes = parser._parse_paths(nodes)
+        nodes = parser._apply_functions(nodes)
+        nodes = parser._apply_comparator(nodes)
+        nodes = parser._apply_in(nodes)
+        nodes = parser._apply_between(nodes)
+        nodes = parser._apply_parens_and_booleans(nodes)
+        node = nodes[0]
+        parser._assert_no_redundant_parentheses(node)
+        return node
+
+    @functools.wraps(stock_parse)
+    def parse(self: Any) -> Any:
+        if not self.condition_expression:
+            return stock_parse(self)
+        names = self.expression_attribute_names or {}
+        values = self.expression_attribute_values or {}
+        key = (self.condition_expression, tuple(sorted(names.items())), tuple(sorted(values)))
+        with lock:
+            node = trees.get(key)
+        if node is None:
+            node = reduced_tree(self)
+            with lock:
+                if len(trees) >= cached_conditions:
+                    trees.clear()  # a bound, not a policy: the saga's conditions are a few dozen
+                trees[key] = node
+        else:
+            node = _with_values(node, values, Parser.Kind.EXPRESSION_ATTRIBUTE_VALUE)
+        self.expr_attr_names_found.extend(self._find_literals(node))
+        self.expr_attr_values_found.extend(self._find_expr_attr_values(node))
+        return self._make_op_condition(node)
+
+    parse._keeps_trees = True  # type: ignore[attr-defined]
+    Parser.parse = parse  # type: ignore[method-assign]
+
+
+def _with_values(node: Any, values: dict[str, Any], value_kind: str) -> Any:
+    """The reduced tree with this request's values at its placeholders (namedtuples: a copy)."""
+    if node.kind == value_kind:
+        return node._replace(value=values[node.text])
+    if not node.children:
+        return node
+    return node._replace(children=[_with_values(c, values, value_kind) for c in node.children])
+
+
 # DynamoDB's data-plane answers: items, keys, counts and capacity (no timestamps, nothing the
 # service model renames or reformats).
 # (BatchWriteItem and TransactWriteItems answer through another result class: moto's own path.)
@@ -340,3 +405,23 @@ def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
         table.items.pop(hash_value, None)
     else:
         table.items[hash_value] = item
+
+
+def backend_app_without_debug(create_app: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's `create_backend_app`, with its Flask app out of debug mode.
+
+    moto sets `debug = True`, so Flask builds a new class for every request that reads a body
+    (`flask.debughelpers.attach_enctype_error_multidict`, for a friendlier error on a missing
+    upload): under load that class creation was a fifth of the local cloud's busy time
+    (docs/performance.md, round 7). Exceptions still propagate as they do in debug mode, so a
+    failure inside moto surfaces the same way.
+    """
+
+    @functools.wraps(create_app)
+    def create(service: Any) -> Any:
+        app = create_app(service)
+        app.debug = False
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        return app
+
+    return create

@@ -3,11 +3,14 @@
 Each function gets its own workers (`python -m deploy.local.worker`), started with exactly the
 environment its template gives it. A worker serves one invocation at a time, like a Lambda
 execution environment; a second concurrent invocation starts another worker, up to a limit (a
-machine's few cores, not an account's thousand). At the limit a synchronous invoke from the state
-machine waits for a worker for at most `throttle_after_seconds` and is then throttled as Lambda
-throttles (`TooManyRequestsException`, which the saga retries): the wait plus the function's
-Timeout stays under the task's TimeoutSeconds, so queueing alone never times a task out. Callers
-that Lambda itself would queue (asynchronous event deliveries) and the local API Gateway wait.
+machine's few cores, not an account's thousand), unless one of the busy workers frees within
+`cold_start_after_seconds` (Lambda would start one at once; here a cold start costs a second of
+the machine's CPU, which every other checkout would pay for). At the limit a synchronous invoke
+from the state machine waits for a worker for at most `throttle_after_seconds` and is then
+throttled as Lambda throttles (`TooManyRequestsException`, which the saga retries): the wait plus
+the function's Timeout stays under the task's TimeoutSeconds, so queueing alone never times a
+task out. Callers that Lambda itself would queue (asynchronous event deliveries) and the local
+API Gateway wait.
 
 Failures are reported as Lambda reports them, never as an exception of the runtime: a worker that
 outlives the function's `Timeout` is killed (`Sandbox.Timedout`); one that dies at any moment —
@@ -38,6 +41,9 @@ from deploy.local.tracing import SegmentEmitter, TraceContext, new_segment_id, s
 from deploy.local.usage import UsageMeter
 
 INIT_TIMEOUT_SECONDS = 60  # generous: two cores may be cold-starting many workers at once
+# How long an invocation waits for a busy worker of its function to free before it starts another
+# (a cold start: about a second of CPU on this machine, against a few ms for a warm invoke).
+SPARE_A_COLD_START_SECONDS = 0.5
 WhenBusy = Literal["wait", "throttle"]
 
 
@@ -207,11 +213,13 @@ class LambdaRuntime:
         max_workers_per_function: int,
         emitter: SegmentEmitter | None = None,
         throttle_after_seconds: float = 3.0,
+        cold_start_after_seconds: float = SPARE_A_COLD_START_SECONDS,
     ) -> None:
         self._log_dir = log_dir
         self._emitter = emitter
         self._max_workers = max_workers_per_function
         self._throttle_after = throttle_after_seconds
+        self._cold_start_after = cold_start_after_seconds
         self._pools: dict[str, _Pool] = {}
         self._arn_to_name: dict[str, str] = {}
         self._changed = threading.Condition()
@@ -276,7 +284,9 @@ class LambdaRuntime:
 
     def _acquire(self, pool: _Pool, when_busy: WhenBusy) -> _Worker | None:
         """A warm worker now owned by the caller, or None: the caller starts a new one."""
-        deadline = time.monotonic() + self._throttle_after
+        started = time.monotonic()
+        deadline = started + self._throttle_after
+        cold_start_from = started + self._cold_start_after
         with self._changed:
             while True:
                 if self._stopped:
@@ -290,8 +300,14 @@ class LambdaRuntime:
                     pool.busy -= 1
                     worker.close()  # died while idle; the pool owned it, so the pool closes it
                 if pool.busy < self._max_workers:
-                    pool.busy += 1
-                    return None
+                    now = time.monotonic()
+                    if pool.busy == 0 or now >= cold_start_from:
+                        pool.busy += 1
+                        return None
+                    # A busy worker usually frees within milliseconds; a new one costs a second
+                    # of CPU: wait a little for the warm one first.
+                    self._changed.wait(cold_start_from - now)
+                    continue
                 if when_busy == "wait":
                     self._changed.wait()
                     continue

@@ -253,3 +253,101 @@ def test_a_cancelled_transaction_leaves_no_stream_record(tables):
 
     assert recorded == 1
     assert len(shard.items) == recorded
+
+
+# --- condition expressions: one reduction per expression, the values put in per request -------
+
+CONDITIONS = [
+    # what PynamoDB writes for the saga's tables, and every construction of the grammar
+    ("(attribute_not_exists (#0) OR #1 = :0)", {"#0": "pk", "#1": "status"}, [":0"]),
+    ("((#0 = :0 AND #1 >= :1) AND attribute_exists (#2))", {"#0": "status", "#1": "n", "#2": "pk"},
+     [":0", ":1"]),
+    ("NOT (#0 IN (:0, :1, :2))", {"#0": "status"}, [":0", ":1", ":2"]),
+    ("#0 BETWEEN :0 AND :1 OR size (#1) > :2", {"#0": "n", "#1": "ss"}, [":0", ":1", ":2"]),
+    ("begins_with (#0, :0) AND contains (#1, :1) AND attribute_type (#2, :2)",
+     {"#0": "status", "#1": "ss", "#2": "m"}, [":0", ":1", ":2"]),
+    ("#0.#1[0] <> :0", {"#0": "m", "#1": "inner"}, [":0"]),
+]  # fmt: skip
+CONDITION_ITEMS = [
+    {"pk": {"S": "a"}, "status": {"S": "AUTHORIZED"}, "n": {"N": "3"}, "ss": {"SS": ["x", "y"]},
+     "m": {"M": {"inner": {"L": [{"S": "deep"}]}}}},
+    {"pk": {"S": "b"}, "status": {"S": "VOIDED"}, "n": {"N": "12"}, "ss": {"SS": ["z"]}},
+    {},
+]  # fmt: skip
+VALUE_SETS = [
+    [{"S": "AUTHORIZED"}, {"N": "2"}, {"S": "M"}],
+    [{"S": "VOIDED"}, {"N": "10"}, {"S": "L"}],
+    [{"S": "AUTH"}, {"N": "20"}, {"N": "0"}],
+]
+
+
+def _parse(parse: Any, expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parser = ConditionExpressionParser(expression, names, values)
+    op = parse(parser)
+    return op, parser.expr_attr_names_found, parser.expr_attr_values_found
+
+
+def _shape(value: Any) -> Any:
+    """An operator tree as plain data: each object's class and attributes, all the way down
+    (moto's own repr fails on a list index in a path)."""
+    if hasattr(value, "__dict__"):
+        return (type(value).__name__, {k: _shape(v) for k, v in vars(value).items()})
+    if isinstance(value, list | tuple):
+        return [_shape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    return value
+
+
+def _outcomes(op: Any) -> list[Any]:
+    """What the operator says of each item (or the error it raises)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    said = []
+    for attributes in CONDITION_ITEMS:
+        # moto keeps the key beside the attributes; a condition reads only the attributes
+        item = Item(hash_key=None, range_key=None, attrs=attributes) if attributes else None  # type: ignore[arg-type]
+        try:
+            said.append(op.expr(item))
+        except Exception as error:  # the same refusal counts as the same outcome
+            said.append(type(error).__name__)
+    return said
+
+
+@pytest.mark.parametrize(("expression", "names", "value_names"), CONDITIONS)
+def test_a_condition_parsed_once_answers_as_moto_s_own_parse_for_every_set_of_values(
+    expression, names, value_names
+):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    moto_tuning.parse_each_condition_once()
+    tuned: Any = ConditionExpressionParser.parse
+    stock = tuned.__wrapped__
+    for value_set in VALUE_SETS:  # the first fills the cache, the others reuse its tree
+        values = dict(zip(value_names, value_set, strict=False))
+        stock_op, stock_names, stock_values = _parse(stock, expression, names, values)
+        op, found_names, found_values = _parse(tuned, expression, names, values)
+
+        assert _shape(op) == _shape(stock_op)
+        assert (found_names, found_values) == (stock_names, stock_values)
+        assert _outcomes(op) == _outcomes(stock_op)
+
+
+def test_a_condition_moto_refuses_is_refused_the_same_way_every_time():
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    moto_tuning.parse_each_condition_once()
+    tuned: Any = ConditionExpressionParser.parse
+    for expression, names, values in [
+        ("(#0 = :0", {"#0": "a"}, {":0": {"S": "x"}}),  # unmatched parenthesis
+        ("#0 = :1", {"#0": "a"}, {":0": {"S": "x"}}),  # a value that was not given
+        ("((#0 = :0))", {"#0": "a"}, {":0": {"S": "x"}}),  # redundant parentheses
+    ]:
+        refusals = []
+        for parse in (tuned.__wrapped__, tuned, tuned):
+            with pytest.raises(Exception) as refused:  # noqa: PT011 - moto's own types
+                _parse(parse, expression, names, values)
+            refusals.append((type(refused.value), str(refused.value)))
+        assert len(set(refusals)) == 1, refusals

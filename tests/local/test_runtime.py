@@ -194,3 +194,23 @@ def test_stop_while_invocations_run_answers_them_and_leaves_no_worker(tmp_path):
 
     assert [result.payload["errorType"] for result in results] == ["Runtime.ExitError"] * 2
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def test_an_invocation_takes_a_busy_worker_that_frees_soon_rather_than_start_another(tmp_path):
+    runtime = LambdaRuntime(
+        tmp_path / "logs", max_workers_per_function=2, cold_start_after_seconds=1.0
+    )
+    runtime.register(function("slow", "tests.local.handlers.slow"))
+    assert runtime.invoke("slow", {"seconds": 0}).failed is False  # one warm worker
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(runtime.invoke, "slow", {"seconds": 0.3})
+        while runtime.busy("slow") < 1:
+            pass
+        second = runtime.invoke("slow", {"seconds": 0})
+
+    assert not first.result().failed
+    assert not second.failed
+    assert first.result().payload["pid"] == second.payload["pid"]
+    assert runtime.stats()["slow"]["cold_starts"] == 1
+    runtime.stop()

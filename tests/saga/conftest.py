@@ -18,6 +18,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from deploy.local.moto_tuning import (
     keep_task_failure_cause,
+    parse_each_condition_once,
     parse_each_definition_once,
     parse_each_json_path_once,
     serialize_dynamodb_items_directly,
@@ -348,6 +349,7 @@ def saga(monkeypatch: pytest.MonkeyPatch) -> Iterator[SagaRig]:
     monkeypatch.setattr(retrier_decl, "time", sleeps.module)
     parse_each_definition_once()  # as the local cloud does: one parse serves every execution
     parse_each_json_path_once()  # and one parse serves every use of a path
+    parse_each_condition_once()  # and one parse serves every use of a condition expression
     serialize_dynamodb_items_directly()  # and item answers skip the model's value picker
     snapshot_transaction_items()  # and a transaction keeps its items, not its tables
     keep_task_failure_cause()  # as the local cloud does: a declined approval keeps its reason
