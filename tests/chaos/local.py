@@ -214,7 +214,9 @@ def _endings(sfn: Any, machine: str, order_ids: set[str]) -> dict[str, Ending]:
             if "stateEnteredEventDetails" in e
         ]
         state = reached_ending(last["status"], entered)
-        endings[order_id] = Ending(last["status"], state, last["executionArn"])
+        endings[order_id] = Ending(
+            last["status"], state, last["executionArn"], entered[-1] if entered else None
+        )
     return endings
 
 

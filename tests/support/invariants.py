@@ -64,6 +64,7 @@ class Ending:
     status: str
     state: str | None  # CheckoutConfirmed | CheckoutCancelled | CheckoutFailed | None
     execution_arn: str
+    last_entered: str | None = None  # the state it was in, for a message about it
 
 
 @dataclass
@@ -220,7 +221,8 @@ def _compensated(state: OrderState) -> list[str]:
 def _ending_violation(state: OrderState, ending: Ending) -> str | None:
     status = _status(state)
     if ending.status == "RUNNING":
-        return "an execution is still running"
+        name = ending.execution_arn.rsplit(":", 1)[-1]
+        return f"an execution is still running ({name}, in {ending.last_entered})"
     if ending.state == "CheckoutConfirmed" and status != "CONFIRMED":
         return f"the saga ended confirmed, the order is {status}"
     if ending.state == "CheckoutCancelled" and status != "CANCELLED":
