@@ -5,6 +5,8 @@
                                                     a checkout's X-Ray trace as a tree
     checkout parked [--json] [--aws ...]            the checkouts parked for an operator
     checkout retry ORDER_ID [--no-wait] [--aws ...] run a parked checkout's rollback again
+    checkout resolve ORDER_ID --reference ID --note TEXT [--no-wait] [--aws ...]
+                                                    record a payment settled by hand
     checkout new-step SERVICE ACTION COMPENSATION --after STEP
                                                     scaffold a saga step (docs/extending.md)
     checkout console [--port N] [--aws ...]         the saga console in a browser

@@ -181,6 +181,7 @@ def run_resolve(args: argparse.Namespace) -> int:
     from orchestration.reconciler.logic import (
         NotParkedError,
         NotResolvableError,
+        RecoveryNotStartedError,
         StillRunningError,
     )
     from shared.errors import DependencyUnavailableError
@@ -192,7 +193,7 @@ def run_resolve(args: argparse.Namespace) -> int:
     except (NotParkedError, NotResolvableError, StillRunningError, ValueError) as refused:
         print(f"checkout resolve: {refused}", file=sys.stderr)
         return EXIT_FAILED
-    except (TargetError, DependencyUnavailableError) as error:
+    except (TargetError, DependencyUnavailableError, RecoveryNotStartedError) as error:
         print(f"checkout resolve: {error}", file=sys.stderr)
         return EXIT_UNREACHABLE
     outcome = resolution.outcome
@@ -221,14 +222,15 @@ def _check_settlement(settlement: Any) -> None:
 
     from shared.contracts import OperatorNote, ProviderReference
 
-    for what, kind, value in (
-        ("the reference", ProviderReference, settlement.reference),
-        ("the note", OperatorNote, settlement.note),
-    ):
+    for what, kind, value, expected in (
+        ("the reference", ProviderReference, settlement.reference,
+         "1 to 255 letters, digits or _ . : / # @ + -, no spaces"),
+        ("the note", OperatorNote, settlement.note, "3 to 500 characters"),
+    ):  # fmt: skip
         try:
             TypeAdapter(kind).validate_python(value)
-        except ValidationError as error:
-            raise ValueError(f"{what} {value!r}: {error.errors()[0]['msg'].lower()}") from None
+        except ValidationError:
+            raise ValueError(f"{what} {value!r} is not {expected}") from None
 
 
 def retry_settings(target: Target) -> Any:

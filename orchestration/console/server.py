@@ -215,6 +215,7 @@ class Console:
         from orchestration.reconciler.logic import (
             NotParkedError,
             NotResolvableError,
+            RecoveryNotStartedError,
             StillRunningError,
         )
         from shared.errors import DependencyUnavailableError
@@ -224,6 +225,8 @@ class Console:
             notice = self.source.resolve(order_id, form.get("reference", ""), form.get("note", ""))
         except (NotParkedError, NotResolvableError, StillRunningError, ValueError) as refused:
             notice = f"not resolved: {refused}"
+        except RecoveryNotStartedError as half:
+            notice = str(half)
         except DependencyUnavailableError as error:
             notice = f"not resolved, try again: {error}"
         return _back_to_parked(order_id, notice)

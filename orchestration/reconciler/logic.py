@@ -54,6 +54,15 @@ class StillRunningError(Exception):
     """`checkout retry` while an execution of the order still runs: it would race the rollback."""
 
 
+# A capture that names another amount is refused before its replay: settling cannot finish it.
+REFUSED_WHATEVER_IS_SETTLED = frozenset({"AmountMismatchError"})
+
+
+class RecoveryNotStartedError(Exception):
+    """`checkout resolve` recorded the settlement but could not start the recovery: a retry (or
+    a second resolve) finishes it."""
+
+
 class NotResolvableError(Exception):
     """`checkout resolve` of a checkout not parked at a payment step, or one whose payment says
     otherwise: nothing was written."""
@@ -103,13 +112,7 @@ def resolve_parked(
     hand; the payment service records it, then a recovery finishes the checkout through its own
     steps (which find the void or capture done), as a retry would."""
     parked, described, number = _retry_point(order_id, settings)
-    settled_as = SETTLED_AT_PROVIDER.get(parked.stuck_step)
-    if settled_as is None:
-        raise NotResolvableError(
-            f"order {order_id} is parked at {parked.stuck_step}, whose effect is in our own "
-            f"stores, not at the payment provider: nothing there to settle by hand; use "
-            f"`checkout retry {order_id}` once the cause is fixed"
-        )
+    settled_as = _settleable(parked)
     try:
         settled = aws.invoke_function(
             settle_function,
@@ -123,16 +126,55 @@ def resolve_parked(
         )
     except aws.FunctionRefusedError as refused:
         raise NotResolvableError(f"order {order_id}: {refused.error_message}") from refused
+    # The record keeps the first settlement: a second resolve names that one, not its own.
+    reference = settled.get("reference") or settlement.reference
     logger.info(
         "an operator settled a parked checkout's payment",
-        extra={"order_id": order_id, "settled_as": settled_as, "settled": settled},
+        extra={
+            "order_id": order_id,
+            "settled_as": settled_as,
+            "reference": reference,
+            "note": settlement.note,
+            "settled_now": settled.get("settled_now"),
+        },
     )
     reason = (
         f"an operator resolved the checkout parked at {parked.stuck_step}: {settled_as} at the "
-        f"provider as {settlement.reference} ({settlement.note})"
+        f"provider as {reference} ({settlement.note})"
     )
-    outcome = _restart(parked, described, number, settings, reason)
+    try:
+        outcome = _restart(parked, described, number, settings, reason)
+    except Exception as error:  # the payment is recorded: say so, and how to finish
+        raise RecoveryNotStartedError(
+            f"recorded the payment of order {order_id} {settled_as}, but the recovery did not "
+            f"start ({error}); run `checkout retry {order_id}` (or resolve again) to finish it"
+        ) from error
     return Resolution(settled_as, bool(settled.get("settled_now")), outcome)
+
+
+def _settleable(parked: ParkedCheckout) -> str:
+    """What `checkout resolve` records for this parked checkout, or NotResolvableError."""
+    order_id = parked.order_id
+    if parked.stuck_step == RECONCILER_STEP:
+        raise NotResolvableError(
+            f"order {order_id} was parked by the reconciler after its recoveries kept dying: "
+            f"`checkout retry {order_id}` first; if it parks at the void or the capture, resolve "
+            "it then"
+        )
+    settled_as = SETTLED_AT_PROVIDER.get(parked.stuck_step)
+    if settled_as is None:
+        raise NotResolvableError(
+            f"order {order_id} is parked at {parked.stuck_step}, whose effect is in our own "
+            f"stores, not at the payment provider: nothing there to settle by hand; use "
+            f"`checkout retry {order_id}` once the cause is fixed"
+        )
+    if parked.error in REFUSED_WHATEVER_IS_SETTLED:
+        raise NotResolvableError(
+            f"order {order_id} is parked at {parked.stuck_step} with {parked.error}: the "
+            "capture asked for is not the authorization's, so it would park again however the "
+            "hold is settled; see docs/saga.md, 'Runbook: a parked checkout'"
+        )
+    return settled_as
 
 
 @dataclass(frozen=True)
@@ -252,6 +294,7 @@ __all__ = [
     "NotParkedError",
     "NotResolvableError",
     "Outcome",
+    "RecoveryNotStartedError",
     "Resolution",
     "Settlement",
     "StillRunningError",

@@ -128,13 +128,31 @@ def _dashboard() -> Any:
     return provider_for(get_settings())
 
 
+def _provider_still_refuses(monkeypatch: pytest.MonkeyPatch, operation: str) -> list[str]:
+    """From now on the provider refuses `operation` (as one whose authorization expired does);
+    the keys it was asked with, so a test can say it was not asked at all."""
+    from services.payment.gateway.simulated import SimulatedPaymentProvider
+    from shared.errors import PaymentProviderUnavailableError
+
+    asked: list[str] = []
+
+    def refuse(self: Any, **request: Any) -> Any:
+        asked.append(request["idempotency_key"])
+        raise PaymentProviderUnavailableError(f"the provider refuses this {operation}")
+
+    monkeypatch.setattr(SimulatedPaymentProvider, operation, refuse)
+    return asked
+
+
 def _execution_input(operator, name: str) -> dict[str, Any]:
     described = operator.sfn.describe_execution(executionArn=operator.execution_arn(name))
     loaded: dict[str, Any] = json.loads(described["input"])
     return loaded
 
 
-def test_resolve_records_a_void_made_at_the_provider_and_the_rollback_finishes(operator, capsys):
+def test_resolve_records_a_void_made_at_the_provider_and_the_rollback_finishes(
+    operator, capsys, monkeypatch
+):
     operator.dispatcher.fail_always("void-payment", "PaymentProviderUnavailableError")
     assert operator.run(checkout(fault="order.confirm")).status == "FAILED"
     [parked] = operator.parked()
@@ -143,6 +161,7 @@ def test_resolve_records_a_void_made_at_the_provider_and_the_rollback_finishes(o
     released = _dashboard().void(
         idempotency_key="dashboard-void-1", authorization_key=f"authorize:{ORDER}"
     )
+    asked = _provider_still_refuses(monkeypatch, "void")
 
     assert main(["resolve", ORDER, "--reference", released.void_id, "--note", NOTE, *AWS]) == 0
 
@@ -158,17 +177,15 @@ def test_resolve_records_a_void_made_at_the_provider_and_the_rollback_finishes(o
     assert payment["status"] == "VOIDED"
     assert payment["void_id"] == released.void_id
     assert payment["settled_by_operator"] == NOTE
-    voids = [entry for entry in operator.provider_journal() if entry.operation == "void"]
-    assert [entry.idempotency_key for entry in voids] == ["dashboard-void-1"], (
-        "the recovery's void found the hold released and did not ask the provider again"
-    )
+    assert asked == [], "the recovery's void found the hold released and did not ask again"
+    assert "void-payment" in operator.dispatcher.successful_calls()
     reason = _execution_input(operator, f"{ORDER}--r1")["recovery"]["reason"]
     assert "an operator resolved the checkout parked at void_payment" in reason
     assert released.void_id in reason
 
 
 def test_resolve_records_a_capture_made_at_the_provider_and_the_order_stays_confirmed(
-    operator, capsys
+    operator, capsys, monkeypatch
 ):
     operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
     assert operator.run(checkout()).status == "FAILED"
@@ -178,6 +195,7 @@ def test_resolve_records_a_capture_made_at_the_provider_and_the_order_stays_conf
         authorization_key=f"authorize:{ORDER}",
         amount=Money(amount=3_000, currency="EUR"),
     )
+    asked = _provider_still_refuses(monkeypatch, "capture")
 
     assert main(["resolve", ORDER, "--reference", captured.capture_id, "--note", NOTE, *AWS]) == 0
 
@@ -186,9 +204,7 @@ def test_resolve_records_a_capture_made_at_the_provider_and_the_order_stays_conf
     assert operator.parked() == []
     [payment] = operator.payments()
     assert (payment["status"], payment["capture_id"]) == ("CAPTURED", captured.capture_id)
-    assert [e.idempotency_key for e in operator.provider_journal() if e.operation == "capture"] == [
-        "dashboard-capture-1"
-    ]
+    assert asked == [], "the recovery's capture replayed the recorded one"
 
 
 def test_resolve_of_a_checkout_parked_in_our_own_stores_is_refused_naming_retry(operator, capsys):
@@ -251,3 +267,58 @@ def test_parked_names_resolve_only_where_the_provider_holds_the_step(operator, c
 
     assert f"captured at the provider by hand: checkout resolve {ORDER}" in out
     assert '"resolvable_as": "captured"' in out
+
+
+def test_a_resolve_whose_recovery_cannot_start_says_the_payment_is_recorded_and_retry_ends_it(
+    operator, capsys, monkeypatch
+):
+    from orchestration import aws
+    from shared.errors import DependencyUnavailableError
+
+    operator.dispatcher.fail_always("capture-payment", "PaymentProviderUnavailableError")
+    assert operator.run(checkout()).status == "FAILED"
+    operator.dispatcher.fail_always("capture-payment", None)
+    start = aws.start_execution
+
+    def unavailable(*args: Any) -> str:
+        raise DependencyUnavailableError("StartExecution failed: throttled")
+
+    monkeypatch.setattr(aws, "start_execution", unavailable)
+    assert main(["resolve", ORDER, "--reference", "ch_dash_2", "--note", NOTE, *AWS]) == 2
+    error = capsys.readouterr().err
+    assert f"recorded the payment of order {ORDER} captured" in error
+    assert f"run `checkout retry {ORDER}`" in error
+    assert [p["status"] for p in operator.payments()] == ["CAPTURED"]
+    assert len(operator.parked()) == 1
+
+    monkeypatch.setattr(aws, "start_execution", start)
+    assert main(["resolve", ORDER, "--reference", "ch_dash_3", "--note", NOTE, *AWS]) == 0
+
+    out = capsys.readouterr().out
+    assert "recorded the payment captured (the payment already said so)" in out
+    assert f"{ORDER}--r1 SUCCEEDED" in out
+    assert operator.order(ORDER)["status"] == "CONFIRMED"
+    assert operator.payments()[0]["capture_id"] == "ch_dash_2", "the first settlement stands"
+    reason = _execution_input(operator, f"{ORDER}--r1")["recovery"]["reason"]
+    assert "ch_dash_2" in reason
+    assert operator.parked() == []
+
+
+def test_resolve_of_a_checkout_the_reconciler_parked_says_retry_first(operator, capsys):
+    from orchestration.parked_checkouts import ParkedCheckout, park
+
+    assert operator.run(checkout()).status == "SUCCEEDED"
+    park(
+        ParkedCheckout(
+            order_id=ORDER, stuck_step="reconciler", error="RecoveryExhausted",
+            stuck_failure={"Error": "RecoveryExhausted", "Cause": "3 recoveries died"},
+            original_failure=None, reservation={"lines": [], "total": None},
+            payment={"charge_id": None}, execution_arn=operator.execution_arn(ORDER),
+            parked_at="2026-12-04T00:00:00+00:00",
+        )
+    )  # fmt: skip
+
+    assert main(["resolve", ORDER, "--reference", "v-1", "--note", NOTE, *AWS]) == 1
+
+    assert "parked by the reconciler" in capsys.readouterr().err
+    assert "settle-payment" not in [call.function for call in operator.dispatcher.calls]

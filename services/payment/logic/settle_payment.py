@@ -29,11 +29,9 @@ _SETTLES_FROM = {
         PaymentStatus.AUTHORIZED,
         PaymentStatus.DECLINED,
     },
-    PaymentStatus.CAPTURED: {
-        PaymentStatus.AUTHORIZING,
-        PaymentStatus.REQUIRES_ACTION,
-        PaymentStatus.AUTHORIZED,
-    },
+    # Only a hold the provider confirmed: the capture step comes after the confirmation, which
+    # needs one, and a capture recorded without the authorization's id could not be replayed.
+    PaymentStatus.CAPTURED: {PaymentStatus.AUTHORIZED},
 }
 
 
@@ -68,10 +66,12 @@ def _contradiction(request: SettlePaymentInput, payment: Payment) -> str:
             f"payment of order {request.order_id} is CAPTURED ({payment.capture_id}): a void "
             "cannot give money back; refund it at the provider"
         )
-    return (
-        f"payment of order {request.order_id} is {recorded}: nothing is held to capture; "
-        "charge the customer outside this checkout"
-    )
+    if request.settled_as == "captured":
+        return (
+            f"payment of order {request.order_id} is {recorded}: no confirmed hold to capture; "
+            "charge the customer outside this checkout"
+        )
+    return f"payment of order {request.order_id} is {recorded}: it cannot be recorded voided"
 
 
 def _reference(payment: Payment) -> str | None:

@@ -99,7 +99,7 @@ def test_settling_again_what_is_already_so_writes_nothing_and_says_so():
     ("before", "settled_as", "problem"),
     [
         ("captured", "voided", "is CAPTURED .*refund it at the provider"),
-        ("voided", "captured", "is VOIDED: nothing is held to capture"),
+        ("voided", "captured", "is VOIDED: no confirmed hold to capture"),
         (None, "voided", "has no payment: nothing was held"),
     ],
 )
