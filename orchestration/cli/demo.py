@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TextIO
 from urllib.parse import quote, urlsplit
 
+from orchestration.money import money_text
+
 EXIT_OK, EXIT_MISMATCH, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_API = f"http://127.0.0.1:{os.environ.get('CHECKOUT_API_PORT', '3000')}"
 DEFAULT_TIMEOUT = 120.0
@@ -37,7 +39,6 @@ POLL_SECONDS = 0.2
 DOT_SECONDS = 0.5
 REQUEST_TIMEOUT = 30.0
 CUSTOMER = "demo-customer"
-_ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "CLP", "ISK", "VND", "HUF"}
 
 
 @dataclass(frozen=True)
@@ -237,15 +238,6 @@ class Style:
         return self(status, "bold", colour)
 
 
-def _money(total: Any) -> str:
-    if not isinstance(total, dict) or "amount" not in total:
-        return ""
-    currency = str(total.get("currency", ""))
-    if currency in _ZERO_DECIMAL_CURRENCIES:
-        return f"{total['amount']} {currency}"
-    return f"{int(total['amount']) / 100:.2f} {currency}"
-
-
 # --- one scenario ------------------------------------------------------------------------------
 
 
@@ -308,7 +300,7 @@ class Demo:
         if outcome.status == "PENDING":
             self.field("status", f"{style.status('PENDING')} still, after {self.timeout:g} s")
         else:
-            total = _money(outcome.view.get("total"))
+            total = money_text(outcome.view.get("total"))
             shown = style.status(outcome.status) + (f"   total {total}" if total else "")
             self.field("status", shown)
         if last_error and not view:

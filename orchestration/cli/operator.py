@@ -26,6 +26,7 @@ import time
 from typing import Any
 
 from orchestration.cli.target import Target, TargetError, add_target_arguments, resolve
+from orchestration.money import money_text
 from orchestration.parked_checkouts import ParkedCheckout
 from orchestration.steps import SETTLED_AT_PROVIDER, held_after_parking
 
@@ -89,12 +90,6 @@ def _connect(args: argparse.Namespace) -> Target:
     return target
 
 
-def _money(total: dict[str, Any] | None) -> str:
-    if not total:
-        return "nothing priced"
-    return f"{total['amount'] / 100:.2f} {total['currency']}"
-
-
 def describe(parked: ParkedCheckout) -> dict[str, Any]:
     """A parked checkout as an operator reads it: where it stopped and what it still holds."""
     held = held_after_parking(parked.stuck_step)
@@ -143,7 +138,7 @@ def run_parked(args: argparse.Namespace) -> int:
             f"\n{item['order_id']}  parked {item['parked_at']}\n"
             f"  stuck at  {item['stuck_step']} ({item['error']}): {item['cause']}\n"
             f"  holds     stock: {stock or 'none'}; money held: "
-            f"{_money(holds['money']) if holds['money'] else 'none'}"
+            f"{money_text(holds['money']) or 'none'}"
             f"{' (' + holds['charge_id'] + ')' if holds['charge_id'] else ''}; "
             f"order: {holds['order']}\n"
             f"  because   {(item['original_failure'] or {}).get('Error', 'unknown (pivot)')}\n"

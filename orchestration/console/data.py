@@ -16,6 +16,7 @@ from typing import Any
 
 from orchestration.api.models import CheckoutStep
 from orchestration.history import steps_from_history
+from orchestration.money import money_text
 from orchestration.recovery import PARKED_ERROR, describer, execution_chain
 from orchestration.steps import STEPS, label_of
 from orchestration.tracing import find_checkout_traces, render
@@ -51,13 +52,6 @@ class CheckoutDetail:
     executions: list[str] = field(default_factory=list)
     transitions: set[tuple[str, str]] = field(default_factory=set)  # (from, to) as taken
     rolled_back: bool = False  # a compensation ran: the cause started the rollback
-
-
-def money_text(total: Any) -> str:
-    """`{amount, currency}` as a person reads it (`25.00 EUR`); empty when not priced."""
-    if not isinstance(total, dict) or "amount" not in total:
-        return ""
-    return f"{int(total['amount']) / 100:.2f} {total.get('currency', '')}".strip()
 
 
 def _status(described: dict[str, Any], parked: dict[str, Any] | None) -> tuple[str, str]:

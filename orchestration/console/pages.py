@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from orchestration.api.models import CheckoutStep
-from orchestration.console.data import FILTERS, CheckoutDetail, CheckoutRow, money_text
+from orchestration.console.data import FILTERS, CheckoutDetail, CheckoutRow
 from orchestration.console.graph import Graph, svg
+from orchestration.money import money_text
 
 NAV = (
     ("/", "Checkouts"),

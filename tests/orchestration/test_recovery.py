@@ -24,6 +24,7 @@ from orchestration.steps import (
     LEGACY_STATES,
     RESUME_LANE,
     RETRY_LANE,
+    SETTLED_AT_PROVIDER,
     Lane,
     held_after_parking,
 )
@@ -98,6 +99,17 @@ def test_an_input_refused_as_incomplete_is_started_again_forward_complete():
     }
     assert resumed["recovery"]["resume"] == "forward"
     assert resumed["failure"] is None
+
+
+def test_only_payment_steps_of_the_saga_that_hold_money_can_be_resolved_by_hand():
+    payment_steps = {
+        name
+        for step in SAGA.steps
+        if step.service == "payment"
+        for name in (step.action.name, step.compensation.name if step.compensation else None)
+    }
+    assert set(SETTLED_AT_PROVIDER) <= set(RETRY_LANE) & payment_steps
+    assert all(held_after_parking(step).money for step in SETTLED_AT_PROVIDER)
 
 
 def test_every_parking_step_has_a_retry_lane_and_says_what_it_holds():
